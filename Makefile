@@ -26,8 +26,16 @@ debs:
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 
+# The embedded default configuration, with its files under ./var.
+RUN_ARGS = -C "$$($(PY) -c 'from pexim.build import embedded_config_path as p; print(p())')" \
+           -DPEXIM_VAR_DIR=$(CURDIR)/var
+
 run: $(PY)
-	$(VENV)/bin/pexim -bdf
+	@mkdir -p var/spool var/log var/mail var/run
+	$(VENV)/bin/pexim $(RUN_ARGS) -bV
+	$(VENV)/bin/pexim $(RUN_ARGS) -bP config
+	@# The daemon arrives with the receiving work; until then this says so.
+	-$(VENV)/bin/pexim $(RUN_ARGS) -bdf -q30m
 
 test: $(PY) debs
 	$(VENV)/bin/pytest -n 2 -p no:cacheprovider tests
