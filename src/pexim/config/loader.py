@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from pexim.acl import parse as acl_parse
 from pexim.config import drivers
 from pexim.config.errors import ConfigError
 from pexim.config.main_options import MAIN_OPTIONS
@@ -218,24 +219,23 @@ def _finish_driver(instance: DriverInstance | None, kind: str) -> None:
 
 
 def _read_acls(reader: LineReader, config: Config) -> None:
-    """Named ACLs; each line is kept with its location for the ACL engine."""
+    """Named ACLs, parsed line by line so errors carry the line (readconf_acl)."""
     current: Acl | None = None
     while (line := reader.next_line()) is not None:
         name, rest = _read_name(line)
         if name[:1].isupper() and rest.startswith("="):
             reader.macros.assign(line)
+            current = None
             continue
-        if rest.startswith(":") and name and (current is None or _is_acl_name_line(rest)):
+        if current is None or acl_parse.starts_new_acl(line):
+            if not rest.startswith(":") or not name:
+                raise reader.error("missing or malformed ACL name")
             if name in config.acls:
                 raise reader.error(f'there are two ACLs called "{name}"')
             current = Acl(name, reader.filename, reader.lineno)
             config.acls[name] = current
             continue
-        if current is None:
-            raise reader.error("missing or malformed ACL name")
-        current.lines.append((line, reader.filename, reader.lineno))
-
-
-def _is_acl_name_line(rest: str) -> bool:
-    """`name:` alone on its line starts a new ACL (a verb line never looks like this)."""
-    return rest.strip() == ":"
+        try:
+            acl_parse.add_line(current.statements, line, reader.filename, reader.lineno)
+        except acl_parse.AclSyntaxError as err:
+            raise reader.error(f"error in ACL: {err}") from None

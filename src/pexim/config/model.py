@@ -67,21 +67,13 @@ class RewriteRule:
 
 
 @dataclass(slots=True)
-class AclStatement:
-    """One verb with its conditions and modifiers, as raw text (parsed by acl/)."""
-
-    verb: str
-    text: str
-    file: str
-    line: int
-
-
-@dataclass(slots=True)
 class Acl:
+    """A named ACL from `begin acl`; statements are pexim.acl.parse.Statement."""
+
     name: str
     file: str
     line: int
-    lines: list[tuple[str, str, int]] = field(default_factory=list)  # (text, file, line)
+    statements: list = field(default_factory=list)
 
 
 @dataclass(slots=True)

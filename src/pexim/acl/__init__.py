@@ -1,0 +1,1 @@
+"""Access control lists: parsing (here) and, later, the engine (verbs, conditions)."""
