@@ -1,0 +1,1 @@
+"""Authenticator drivers, one module per driver; the registry is pexim.config.drivers."""

@@ -1,0 +1,4 @@
+"""The ipliteral router: routes domain literals; no private options."""
+
+OPTIONS: list = []
+TRANSPORT = "required"

@@ -1,0 +1,1 @@
+"""Transport drivers, one module per driver; the registry is pexim.config.drivers."""
