@@ -8,7 +8,11 @@ configuration is the same under both.
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import sys
 import time
+from functools import cache
 from importlib import resources
 
 # Compiled-in configuration files, tried in order (Exim's CONFIGURE_FILE).
@@ -37,3 +41,35 @@ def build_date() -> str:
     """Exim prints its build time; pexim prints when this package was installed."""
     mtime = os.path.getmtime(__file__)
     return time.strftime("%d-%b-%Y %H:%M:%S", time.localtime(mtime))
+
+
+# Main-option defaults that Debian's build fixes (Local/Makefile: EXIM_USER,
+# EXIM_GROUP, SPOOL_DIRECTORY, LOG_FILE_PATH, PID_FILE_PATH). pexim uses the
+# same ones so that `-bP` and file locations match an installed exim4.
+EXIM_USER = "Debian-exim"
+EXIM_GROUP = "Debian-exim"
+SPOOL_DIRECTORY = "/var/spool/exim4"
+LOG_FILE_PATH = "/var/log/exim4/%slog"
+PID_FILE_PATH = "/run/exim4/exim.pid"
+
+
+@cache
+def primary_hostname() -> str:
+    """Exim's default primary_hostname: the node name, made fully qualified
+    through the resolver when it has no dot."""
+    name = socket.gethostname()
+    if "." not in name:
+        try:
+            name = socket.gethostbyname_ex(name)[0] or name
+        except OSError:
+            pass
+    return name
+
+
+def exim_path() -> str:
+    """Default exim_path: the running pexim program (Exim compiles in its own
+    BIN_DIRECTORY/exim; pexim re-executes itself for deliveries the same way)."""
+    argv0 = sys.argv[0] if sys.argv else ""
+    if os.path.basename(argv0).startswith("pexim"):
+        return os.path.abspath(argv0)
+    return shutil.which("pexim") or "/usr/sbin/pexim"
