@@ -1,0 +1,220 @@
+"""`exim -be`: expand each argument, or each line of standard input.
+
+Lines read from stdin get a "> " prompt, backslash continuation, macro
+substitution, and `NAME = value` lines define macros, exactly as Exim's
+expansion_test_line() and get_stdinput() do.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import sys
+import time
+from typing import BinaryIO
+
+from pexim.expand import ExpandContext, ExpansionError, compile_cached
+
+_FGETS = 1023   # Exim reads stdin with a 1024-byte fgets buffer
+
+
+def _binary(stream, attr_default):
+    return getattr(stream, "buffer", stream) if stream is not None else attr_default
+
+
+def make_context(config) -> ExpandContext:
+    """The context -be expands in: the caller as sender, no message."""
+    ctx = ExpandContext(config=config)
+    try:
+        user = pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        user = str(os.getuid())
+    qualify = ctx.main_option("qualify_domain") or ctx.main_option("primary_hostname")
+    if not qualify:
+        from pexim.expand.variables import primary_hostname
+        qualify = primary_hostname(ctx)
+    sender = "%s@%s" % (user, qualify)
+    ctx.values.update({
+        "sender_address": sender, "authenticated_sender": sender,
+        "authenticated_id": user, "sender_ident": user,
+    })
+    if config is not None:
+        filename = getattr(config, "filename", None)
+        if filename:
+            ctx.values["config_file"] = filename
+            ctx.values["config_dir"] = getattr(config, "directory", None) or \
+                os.path.dirname(filename)
+    ctx.acl_eval = _acl_hook(config)
+    return ctx
+
+
+def _acl_hook(config):
+    """The ACL evaluator for ${acl} and the acl condition, if pexim has one."""
+    try:
+        from pexim.acl import engine  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    evaluate = getattr(engine, "expand_acl", None)
+    if evaluate is None:
+        return None
+    return lambda name, args: evaluate(config, name, args)
+
+
+class Macros:
+    """Macro substitution and definition with Exim's rules (readconf.c)."""
+
+    def __init__(self, config):
+        self.items: list[list[str]] = []   # [name, value], definition order
+        self.builtin: list[list[str]] = []
+        for m in getattr(config, "macros", None) or ():
+            if isinstance(m, (tuple, list)):
+                name, value, builtin = m[0], m[1], False
+            else:
+                name, value, builtin = m.name, m.value, getattr(m, "builtin", False)
+            (self.builtin if builtin else self.items).append([name, value])
+        if isinstance(getattr(config, "macros", None), dict):
+            self.items = [[k, v] for k, v in config.macros.items()]
+
+    def expand(self, line: str) -> str:
+        i = 0
+        n = len(line)
+        while i < n and line[i].isspace():
+            i += 1
+        s = i
+        if i < n and line[i].isupper():
+            j = i
+            while j < n and (line[j].isalnum() or line[j] == "_"):
+                j += 1
+            while j < n and line[j].isspace():
+                j += 1
+            if j < n and line[j] == "=":
+                s = j
+        while s < n and not _name_start(line, s):
+            s += 1
+        if s >= n:
+            return line
+        macros = (self.builtin + self.items) if line[s] == "_" else self.items
+        head, body = line[:s], line[s:]
+        for name, value in macros:
+            if name not in body:
+                continue
+            out = []
+            k = 0
+            while True:
+                p = body.find(name, k)
+                if p < 0:
+                    out.append(body[k:])
+                    break
+                out.append(body[k:p])
+                out.append(value)
+                k = p + len(name)
+            body = "".join(out)
+        return head + body
+
+    def define(self, line: str) -> str | None:
+        """Handle `NAME = value`; returns the name defined or None (error reported)."""
+        i = 0
+        n = len(line)
+        while i < n and (line[i].isalnum() or line[i] == "_"):
+            i += 1
+        name = line[:i]
+        while i < n and line[i].isspace():
+            i += 1
+        if i >= n or line[i] != "=":
+            _config_error("malformed macro definition")
+            return None
+        i += 1
+        redef = i < n and line[i] == "="
+        if redef:
+            i += 1
+        value = line[i:].lstrip()
+        for m in self.items:
+            if m[0] == name:
+                if not redef:
+                    _config_error('macro "%s" is already defined (use "==" if you want to '
+                                  "redefine it)" % name)
+                    return None
+                m[1] = value
+                return name
+            if len(m[0]) < len(name) and m[0] in name:
+                _config_error('"%s" cannot be defined as a macro because previously defined '
+                              'macro "%s" is a substring' % (name, m[0]))
+                return None
+        if redef:
+            _config_error('can\'t redefine an undefined macro "%s"' % name)
+            return None
+        self.items.append([name, value])
+        return name
+
+
+def _name_start(line: str, k: int) -> bool:
+    c = line[k]
+    return c.isupper() or (c == "_" and k + 1 < len(line) and line[k + 1].isupper())
+
+
+def _config_error(msg: str) -> None:
+    sys.stderr.write("%s Exim configuration error:\n  %s\n"
+                     % (time.strftime("%Y-%m-%d %H:%M:%S"), msg))
+
+
+def expansion_test_line(line: str, macros: Macros, ctx: ExpandContext) -> str | None:
+    """One -be line: the text to print, or None after a macro definition error."""
+    line = macros.expand(line)
+    if line[:1].isupper() and line[:1].isascii():
+        name = macros.define(line)
+        return None if name is None else "Defined macro '%s'" % name
+    try:
+        return compile_cached(line).evaluate(ctx)
+    except ExpansionError as e:
+        return "Failed: " + e.message
+
+
+def _physical_lines(stream: BinaryIO):
+    for raw in stream:
+        while len(raw) > _FGETS:
+            yield raw[:_FGETS].decode("latin-1")
+            raw = raw[_FGETS:]
+        yield raw.decode("latin-1")
+
+
+def _logical_lines(stream: BinaryIO, out: BinaryIO):
+    """get_stdinput(): prompt, join continuations, strip white space."""
+    phys = _physical_lines(stream)
+    while True:
+        out.write(b"> ")
+        out.flush()
+        parts: list[str] = []
+        for k, raw in enumerate(phys):
+            text = raw.rstrip(" \t\n\r\v\f")
+            if k > 0:
+                text = text.lstrip(" \t\n\r\v\f")
+            parts.append(text)
+            if not text or not text.endswith("\\"):
+                break
+            parts[-1] = text[:-1]
+        else:
+            if not parts:
+                out.write(b"\n")
+                return
+        yield "".join(parts)
+
+
+def run(config, args, stdin, stdout) -> int:
+    ctx = make_context(config)
+    macros = Macros(config)
+    out = _binary(stdout, sys.stdout.buffer)
+    if args:
+        for arg in args:
+            result = expansion_test_line(arg, macros, ctx)
+            if result is not None:
+                out.write(result.encode("latin-1", "replace") + b"\n")
+        out.flush()
+        return 0
+    inp = _binary(stdin, sys.stdin.buffer)
+    for line in _logical_lines(inp, out):
+        result = expansion_test_line(line, macros, ctx)
+        if result is not None:
+            out.write(result.encode("latin-1", "replace") + b"\n")
+        out.flush()
+    out.flush()
+    return 0
