@@ -2,8 +2,9 @@
 
 Cases are data under tests/data/options/: settings.txt and errors.txt hold one
 configuration line per case; fragments/*.conf are whole small configurations.
-pexim's side is rendered in-process (Settings + handle_option_line + bp_lines),
-so this checks options.py and main_options.py without the CLI. The one allowed
+pexim's side is loaded in-process with the configuration loader and rendered
+with bp_lines, so this checks options.py, main_options.py and the main-section
+rules of loader.py without the CLI. The one allowed
 difference is exim_path (pexim reports its own executable).
 """
 
@@ -17,12 +18,10 @@ from pathlib import Path
 import pytest
 
 from pexim.config.errors import ConfigError
-from pexim.config.main_options import MAIN_OPTIONS
-from pexim.config.options import OptionTable, Settings, handle_option_line
+from pexim.config.loader import load
 
 EXIM = "/usr/sbin/exim"
 DATA = Path(__file__).resolve().parent.parent / "data" / "options"
-TABLE = OptionTable(MAIN_OPTIONS)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(EXIM),
                                 reason=f"real Exim ({EXIM}) is not installed")
@@ -35,13 +34,6 @@ def _line_cases(name: str) -> list[str]:
 
 def _fragment_cases() -> list[Path]:
     return sorted((DATA / "fragments").glob("*.conf"))
-
-
-def _config_lines(text: str) -> list[tuple[int, str]]:
-    """(line number, text) of the option lines: the fragments use no macros or
-    continuations, so blank and comment lines are all the reader would drop."""
-    return [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1)
-            if line.strip() and not line.lstrip().startswith("#")]
 
 
 def _without_exim_path(lines: list[str]) -> list[str]:
@@ -63,19 +55,19 @@ def run_exim(text: str, tmp_path: Path) -> tuple[int, list[str], tuple[int, str]
     return proc.returncode, _without_exim_path(out), None
 
 
-def run_pexim(text: str) -> tuple[int, list[str], tuple[int, str] | None]:
-    settings = Settings(TABLE)
-    for lineno, line in _config_lines(text):
-        try:
-            handle_option_line(settings, line, 'main option "%s" unknown')
-        except ConfigError as err:
-            return 1, [], (lineno, err.message)
-    return 0, _without_exim_path(list(settings.bp_lines(admin=True))), None
+def run_pexim(text: str, tmp_path: Path) -> tuple[int, list[str], tuple[int, str] | None]:
+    conf = tmp_path / "case.conf"
+    conf.write_bytes(text.encode("utf-8", "surrogateescape"))
+    try:
+        config = load(str(conf))
+    except ConfigError as err:
+        return 1, [], (err.line, err.message)
+    return 0, _without_exim_path(list(config.main.bp_lines(admin=True))), None
 
 
 def _compare(text: str, tmp_path: Path) -> tuple[int, list[str], tuple[int, str] | None]:
     want = run_exim(text, tmp_path)
-    got = run_pexim(text)
+    got = run_pexim(text, tmp_path)
     if want[2] is not None:
         assert got[2] == want[2]
         assert got[0] == want[0]

@@ -7,6 +7,7 @@ lines in reader.py, drivers' option tables in routers/, transports/ and auth/.
 from __future__ import annotations
 
 import os
+import pwd
 
 from pexim.acl import parse as acl_parse
 from pexim.config import drivers
@@ -107,10 +108,20 @@ def _read_named_list(config: Config, kind: str, description: str, s: str) -> Non
 
 def _check_main(config: Config) -> None:
     """Consistency checks Exim makes once the main section is read."""
-    get = config.main.get
+    main = config.main
+    get = main.get
     if get("local_sender_retain") and get("local_from_check"):
         raise ConfigError("both local_from_check and local_sender_retain are set; "
                           "this combination is not allowed", None, None)
+    # A numeric system_filter_user still brings its login group, looked up now.
+    if main.values.get("*set_system_filter_user") and \
+            not main.values.get("*set_system_filter_group"):
+        uid = get("system_filter_user")
+        try:
+            main.values["system_filter_group"] = pwd.getpwuid(uid).pw_gid
+        except KeyError:
+            raise ConfigError(f"Failed to look up uid {uid}", None, None) from None
+        main.values["*set_system_filter_group"] = True
 
 
 def _read_rest(reader: LineReader, config: Config) -> None:

@@ -369,13 +369,10 @@ def _is_number(s: str) -> bool:
 
 
 def find_user(s: str) -> tuple[int, pwd.struct_passwd | None] | None:
-    """route_finduser: (uid, passwd entry) for a name or number, None if unknown."""
+    """route_finduser: (uid, passwd entry or None for a number), None if unknown."""
     if _is_number(s):
-        uid = _wrap32(_scan_int(s)[0] if s != "-" else 0) & 0xFFFFFFFF
-        try:
-            return uid, pwd.getpwuid(uid)
-        except KeyError:
-            return uid, None
+        # A number is taken as it is, with no passwd entry (so no group with it).
+        return _wrap32(_scan_int(s)[0] if s != "-" else 0) & 0xFFFFFFFF, None
     try:
         pw = pwd.getpwnam(s)
     except (KeyError, ValueError):
@@ -393,11 +390,21 @@ def find_group(s: str) -> int | None:
         return None
 
 
-def _need_user(s: str) -> tuple[int, pwd.struct_passwd | None]:
+class UserId(int):
+    """A uid, remembering the login group when it was given by name: Exim then
+    also sets the matching `*_group` option (a numeric uid brings no group)."""
+
+    gid: int | None = None
+
+
+def _need_user(s: str) -> tuple[UserId, pwd.struct_passwd | None]:
     found = find_user(s)
     if found is None:
         raise ConfigError(f"user {s} was not found")
-    return found
+    uid = UserId(found[0])
+    if found[1] is not None:
+        uid.gid = found[1].pw_gid
+    return uid, found[1]
 
 
 def _need_group(s: str) -> int:
@@ -734,15 +741,12 @@ def store_value(settings: Settings, opt: Option, value: Any) -> None:
 
 
 def _set_matching_group(settings: Settings, user_option: str, uid: int) -> None:
-    """Setting `xxx_user` also sets `xxx_group` to the user's gid, unless set."""
+    """Setting `xxx_user` by name also sets `xxx_group` to the user's gid, unless set."""
     group = settings.find(user_option[:-4] + "group")
     if group is None or group.type not in (T.GID, T.EXPAND_GID):
         return
-    if settings.values.get("*set_" + group.storage):
-        return
-    try:
-        gid = pwd.getpwuid(uid).pw_gid
-    except KeyError:
+    gid = getattr(uid, "gid", None)
+    if gid is None or settings.values.get("*set_" + group.storage):
         return
     settings.values[group.storage] = gid
     settings.values["*set_" + group.storage] = True

@@ -74,10 +74,15 @@ GENERIC_OPTIONS = [
 _SELF_CODES = ("freeze", "defer", "send", "pass", "fail")
 
 
+_LOCAL_PART_DEPENDENT = ("check_local_user", "local_parts", "condition", "local_part_prefix",
+                         "local_part_suffix", "senders", "require_files")
+
+
 def derive(inst, v) -> dict:
-    # retry_use_local_part is "unset" in Exim until route_init copies check_local_user.
+    # retry_use_local_part is "unset" in Exim until route_init decides: true when
+    # anything about the router depends on the local part (checked against exim).
     if not v.is_set("retry_use_local_part"):
-        return {"retry_use_local_part": bool(v["check_local_user"])}
+        return {"retry_use_local_part": any(v[n] for n in _LOCAL_PART_DEPENDENT)}
     return {}
 
 

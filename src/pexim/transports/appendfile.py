@@ -66,8 +66,19 @@ def _locks(v) -> dict:
     return lk
 
 
+# Exim's text when quota_warn_threshold is set without quota_warn_message.
+QUOTA_WARN_MESSAGE = (
+    "To: $local_part@$domain\n"
+    "Subject: Your mailbox\n\n"
+    "This message is automatically created by mail delivery software (Exim).\n\n"
+    "The size of your mailbox has exceeded a warning threshold that is\n"
+    "set by the system administrator.\n")
+
+
 def derive(inst, v) -> dict:
     out = _locks(v)
+    if v["quota_warn_threshold"] is not None and v["quota_warn_message"] is None:
+        out["quota_warn_message"] = QUOTA_WARN_MESSAGE
     if v["lock_retries"] == 0:
         out["lock_retries"] = 1
     if not out["use_fcntl_lock"]:
