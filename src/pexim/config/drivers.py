@@ -19,6 +19,7 @@ the same check/derive hooks for the generic options. `v` is a `View`.
 from __future__ import annotations
 
 import importlib
+from dataclasses import replace
 from functools import cache
 from types import ModuleType
 from typing import Any
@@ -122,7 +123,7 @@ def options_in_order(kind: str, driver: str) -> list[Option] | None:
     if mod is None:
         return None
     overrides = getattr(mod, "GENERIC_DEFAULTS", {})
-    generic = [Option(o.name, o.type, overrides.get(o.name, o.default), o.hidden, o.supported)
+    generic = [replace(o, default=overrides.get(o.name, o.default))
                for o in base_module(kind).GENERIC_OPTIONS]
     return _sorted(generic) + _sorted(mod.OPTIONS)
 

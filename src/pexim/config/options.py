@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pexim.config.errors import ConfigError
+from pexim.lists import iter_list
 
 
 class T(enum.Enum):
@@ -81,6 +82,9 @@ class Option:
              entries at one variable; each entry keeps its own "set" flag).
     derive:  computes the value while the option is unset and has no default
              (Exim fills these in after reading, e.g. qualify_domain).
+    repeat:  the option may be set more than once: "condition" (the settings are
+             and-ed, Exim's opt_rep_con) or "list" (items are appended,
+             opt_rep_str: headers_add, headers_remove).
     """
 
     name: str
@@ -90,6 +94,7 @@ class Option:
     supported: bool = False
     alias: str | None = None
     derive: Callable[[Settings], Any] | None = None
+    repeat: str | None = None
 
     @property
     def storage(self) -> str:
@@ -776,7 +781,7 @@ def handle_option_line(settings: Settings, text: str, unknown: str) -> None:
     opt = settings.find(name[name.index("_") + 1:] if negated else name)
     if opt is None:
         raise ConfigError(unknown % name)
-    if opt.name in settings.explicitly_set:
+    if opt.name in settings.explicitly_set and opt.repeat is None:
         raise ConfigError(f'"{name}" option set for the second time')
     settings.explicitly_set.add(opt.name)
     if secure:
@@ -793,4 +798,23 @@ def handle_option_line(settings: Settings, text: str, unknown: str) -> None:
         raise _extra_chars(rest, "boolean option ", name)
     if rest.startswith("="):
         rest = rest[_skip_space(rest, 1):]
+    if opt.repeat is not None:
+        settings.values[opt.storage] = _repeated(opt, settings.values.get(opt.storage),
+                                                 read_string(rest, name))
+        return
     store_value(settings, opt, False if negated else parse_value(opt, rest))
+
+
+def _repeated(opt: Option, old: str | None, new: str) -> str | None:
+    """The combined value of a repeatable option after one more setting."""
+    if opt.repeat == "condition":
+        return new if old is None else "${if and{{bool_lax{%s}}{bool_lax{%s}}}}" % (old, new)
+    sep = "\n" if opt.name == "headers_add" else ":"
+    head = new.lstrip(" \t\n\r\f\v")
+    changes_sep = head[:1] == "<" and len(head) > 1 and not head[1].isalnum() \
+        and not head[1].isspace()
+    out = old
+    for item in iter_list(new, None if changes_sep else sep):
+        item = item.replace(sep, sep + sep)
+        out = item if out is None else out + sep + item
+    return out
