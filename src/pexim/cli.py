@@ -148,7 +148,7 @@ def report_config_error(err: ConfigError, mode: str | None) -> None:
     """Write a configuration error to stderr the way Exim does for this mode."""
     text = err.render()
     if mode == "-bP":
-        sys.stderr.write("LOG: PANIC DIE\n  " + text + "\n")
+        sys.stderr.write(f"LOG: {err.log_flags}\n  {text}\n")
     else:
         sys.stderr.write(f"{timestamp()} {text}\n")
 

@@ -24,7 +24,7 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
-from pexim.config.errors import ConfigError
+from pexim.config.errors import UnlocatedConfigError
 from pexim.config.options import Option, OptionTable
 
 # Driver names per kind, as compiled into Debian's exim4-daemon-heavy (plus
@@ -41,26 +41,21 @@ _PACKAGES = {
 KINDS = tuple(_PACKAGES)
 
 
-class DriverError(ConfigError):
+class DriverError(UnlocatedConfigError):
     """An error from a driver's init checks; Exim reports these without a line.
 
     for_driver: Exim's LOG_CONFIG_FOR wording ("Exim configuration error for
-    NAME router:\\n  text"); otherwise the plain "Exim configuration error:".
+    NAME router:\n  text"); otherwise the plain "Exim configuration error:".
     """
-
-    unlocated = True
 
     def __init__(self, message: str, for_driver: bool = False):
         super().__init__(message)
         self.for_driver = for_driver
 
-    def located(self, file: str, line: int) -> DriverError:
-        return self
-
     def render(self) -> str:
         if self.for_driver:
             return f"Exim configuration error for {self.message}"
-        return f"Exim configuration error:\n  {self.message}"
+        return super().render()
 
 
 def fail_for(inst: Any, text: str) -> DriverError:

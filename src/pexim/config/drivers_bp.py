@@ -9,6 +9,7 @@ from typing import Any
 from pexim.config.drivers import derived_values, options_in_order
 from pexim.config.options import format_value
 
+
 def driver_bp_lines(inst: Any, admin: bool = True, no_labels: bool = False,
                     topbit: bool = False) -> list[str]:
     """The option lines for one instance (what `-bP router NAME` prints).

@@ -7,11 +7,11 @@ lines in reader.py, drivers' option tables in routers/, transports/ and auth/.
 from __future__ import annotations
 
 import os
-import pwd
 
 from pexim.acl import parse as acl_parse
 from pexim.config import drivers
-from pexim.config.errors import ConfigError
+from pexim.config.errors import ConfigError, UnlocatedConfigError
+from pexim.config.main_checks import check_main
 from pexim.config.main_options import MAIN_OPTIONS
 from pexim.config.model import Acl, Config, DriverInstance, NamedList
 from pexim.config.options import OptionTable, Settings, handle_option_line, read_string
@@ -83,7 +83,7 @@ def _read_main(reader: LineReader, config: Config) -> None:
                 break
         else:
             handle_option_line(config.main, line, 'main option "%s" unknown')
-    _check_main(config)
+    check_main(config.main)
 
 
 def _read_named_list(config: Config, kind: str, description: str, s: str) -> None:
@@ -104,24 +104,6 @@ def _read_named_list(config: Config, kind: str, description: str, s: str) -> Non
         raise ConfigError(f"missing '=' after \"{name}\"")
     text = read_string(s[1:].lstrip(), name)
     lists[name] = NamedList(kind, name, text, force_cache or "$" not in text)
-
-
-def _check_main(config: Config) -> None:
-    """Consistency checks Exim makes once the main section is read."""
-    main = config.main
-    get = main.get
-    if get("local_sender_retain") and get("local_from_check"):
-        raise ConfigError("both local_from_check and local_sender_retain are set; "
-                          "this combination is not allowed", None, None)
-    # A numeric system_filter_user still brings its login group, looked up now.
-    if main.values.get("*set_system_filter_user") and \
-            not main.values.get("*set_system_filter_group"):
-        uid = get("system_filter_user")
-        try:
-            main.values["system_filter_group"] = pwd.getpwuid(uid).pw_gid
-        except KeyError:
-            raise ConfigError(f"Failed to look up uid {uid}", None, None) from None
-        main.values["*set_system_filter_group"] = True
 
 
 def _read_rest(reader: LineReader, config: Config) -> None:
@@ -177,7 +159,7 @@ def _read_drivers(reader: LineReader, config: Config, kind: str) -> None:
         if rest.startswith(":"):
             _finish_driver(current, kind)
             if any(d.name == name for d in instances):
-                raise ConfigError(f'there are two {kind}s called "{name}"')
+                raise UnlocatedConfigError(f'there are two {kind}s called "{name}"')
             extra = rest[1:].lstrip()
             if extra:
                 comment = " (# is comment only at line start)" if extra[0] == "#" else ""
@@ -225,7 +207,7 @@ def _finish_driver(instance: DriverInstance | None, kind: str) -> None:
     if instance is None:
         return
     if instance.driver is None:
-        raise ConfigError(f'no driver defined for {kind} "{instance.name}"')
+        raise UnlocatedConfigError(f'no driver defined for {kind} "{instance.name}"')
     drivers.check_instance(kind, instance)
 
 

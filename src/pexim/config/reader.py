@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from pexim.config.errors import ConfigError
+from pexim.config.errors import ConfigError, UnlocatedConfigError
 from pexim.config.model import Macro
 
 _CSTATE_STACK_SIZE = 10
@@ -92,18 +92,18 @@ class MacroTable:
         for m in self.all():
             if m.name == name:
                 if not m.command_line and not redef:
-                    raise _unlocated(f'macro "{name}" is already defined '
+                    raise UnlocatedConfigError(f'macro "{name}" is already defined '
                                      '(use "==" if you want to redefine it)')
                 existing = m
                 break
             if len(m.name) < len(name) and m.name in name:
-                raise _unlocated(f'"{name}" cannot be defined as a macro because '
+                raise UnlocatedConfigError(f'"{name}" cannot be defined as a macro because '
                                  f'previously defined macro "{m.name}" is a substring')
         if existing is not None and existing.command_line:
             return
         if redef:
             if existing is None:
-                raise _unlocated(f'can\'t redefine an undefined macro "{name}"')
+                raise UnlocatedConfigError(f'can\'t redefine an undefined macro "{name}"')
             table = self.builtin if existing.builtin else self.user
             table[table.index(existing)] = Macro(name, value, existing.builtin)
         else:
@@ -139,13 +139,6 @@ class MacroTable:
         return line, found
 
 
-def _unlocated(message: str) -> ConfigError:
-    """Errors Exim logs with LOG_CONFIG (no "in line N of FILE")."""
-    err = ConfigError(message)
-    err.unlocated = True
-    return err
-
-
 @dataclass(slots=True)
 class _Source:
     fh: object
@@ -178,8 +171,6 @@ class LineReader:
         return ConfigError(message, self._src.filename, self._src.lineno)
 
     def locate(self, err: ConfigError) -> ConfigError:
-        if getattr(err, "unlocated", False):
-            return err
         return err.located(self._src.filename, self._src.lineno)
 
     def _physical(self) -> str | None:
