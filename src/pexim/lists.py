@@ -135,11 +135,14 @@ def match_string(ctx, subject: str, pattern: str, kind: str, caseless: bool = Tr
         return _regex_match(ctx, subject, pattern, caseless), None
     if pattern.startswith("*"):
         suffix = pattern[1:]
-        if not suffix:
-            return True, None
-        if caseless:
-            return subject.lower().endswith(suffix.lower()), None
-        return subject.endswith(suffix), None
+        if len(suffix) > len(subject):
+            return False, None
+        tail = subject[len(subject) - len(suffix):]
+        ok = tail.lower() == suffix.lower() if caseless else tail == suffix
+        if ok and kind in ("domain", "localpart"):
+            n0 = ctx.nvars[0] if ctx.nvars else ""
+            ctx.nvars = (n0, subject[:len(subject) - len(suffix)])
+        return ok, None
     if kind == "domain" and pattern == "@":
         from .expand.variables import primary_hostname
         return subject.lower() == primary_hostname(ctx).lower(), None
@@ -182,6 +185,12 @@ def _check_list(ctx, kind: str, lst: str, check, depth: int = 0):
             item = item[1:].lstrip(SPACE)
         if item.startswith("+") and kind != "string":
             sub = _named(ctx, kind, item[1:])
+            if "$" in sub or "\\" in sub:
+                from .expand import ExpansionError, compile_cached
+                try:
+                    sub = compile_cached(sub).evaluate(ctx)
+                except ExpansionError as e:
+                    raise ListDefer(e.message) from None
             ok, value = _check_list(ctx, kind, sub, check, depth + 1)
         else:
             ok, value = check(item)

@@ -44,20 +44,112 @@ def make_context(config) -> ExpandContext:
             ctx.values["config_file"] = filename
             ctx.values["config_dir"] = getattr(config, "directory", None) or \
                 os.path.dirname(filename)
-    ctx.acl_eval = _acl_hook(config)
+    ctx.acl_eval = _acl_hook(config, ctx)
     return ctx
 
 
-def _acl_hook(config):
-    """The ACL evaluator for ${acl} and the acl condition, if pexim has one."""
+def _acl_hook(config, ctx):
+    """The ACL evaluator for ${acl} and the acl condition.
+
+    Uses pexim.acl's engine when it provides ``expand_acl``; otherwise
+    MiniAcl, which covers what -be can meaningfully run.
+    """
     try:
         from pexim.acl import engine  # type: ignore[attr-defined]
+        evaluate = getattr(engine, "expand_acl", None)
     except ImportError:
-        return None
-    evaluate = getattr(engine, "expand_acl", None)
-    if evaluate is None:
-        return None
-    return lambda name, args: evaluate(config, name, args)
+        evaluate = None
+    if evaluate is not None:
+        return lambda name, args: evaluate(config, name, args)
+    return MiniAcl(config, ctx)
+
+
+class MiniAcl:
+    """A small ACL evaluator for -be: accept/deny/defer/discard/drop/require/warn
+    with the condition, acl, set and message modifiers (no message, no host)."""
+
+    _RC = {"accept": "OK", "deny": "FAIL", "defer": "DEFER", "discard": "DISCARD",
+           "drop": "FAIL_DROP"}
+
+    def __init__(self, config, ctx):
+        self.acls = getattr(config, "acls", None) or {}
+        self.ctx = ctx
+
+    def __call__(self, name, args):
+        from pexim.expand import ForcedFail
+        acl = self.acls.get(name)
+        if acl is None:
+            return "ERROR", None
+        ctx = self.ctx
+        for st in acl.statements:
+            message = None
+            inner_msg = None
+            ok = True
+            for c in st.conditions:
+                cname = c.name
+                if cname == "message":
+                    message = c.arg
+                    continue
+                if cname in ("log_message", "logwrite", "control", "delay", "add_header",
+                             "remove_header", "continue", "udpsend", "queue",
+                             "log_reject_target"):
+                    continue
+                if cname == "set":
+                    try:
+                        value = compile_cached(c.arg).evaluate(ctx)
+                    except ExpansionError:
+                        return "ERROR", None
+                    var = c.varname or ""
+                    store = ctx.acl_c if var.startswith("c") else ctx.acl_m
+                    store["acl_" + var] = value
+                    continue
+                if cname == "endpass":
+                    continue
+                try:
+                    text = compile_cached(c.arg or "").evaluate(ctx)
+                except ForcedFail:
+                    text = None
+                except ExpansionError:
+                    return "ERROR", None
+                if cname == "condition":
+                    result = bool(text) and text != "0" and text.lower() not in ("no", "false")
+                elif cname == "acl":
+                    from pexim.expand.items import split_command
+                    words = split_command(text or "")
+                    if not words:
+                        return "ERROR", None
+                    save = ctx.acl_args
+                    ctx.acl_args = words[1:10]
+                    try:
+                        rc, inner_msg = self(words[0], ctx.acl_args)
+                    finally:
+                        ctx.acl_args = save
+                    if rc == "DEFER" or rc == "ERROR":
+                        return rc, inner_msg
+                    result = rc == "OK"
+                else:
+                    return "ERROR", None
+                if c.negated:
+                    result = not result
+                if not result:
+                    ok = False
+                    break
+            verb = st.verb
+            if verb == "require":
+                if not ok:
+                    return "FAIL", self._msg(message) if message else inner_msg
+                continue
+            if verb == "warn" or not ok:
+                continue
+            msg = self._msg(message) if message else inner_msg
+            return self._RC[verb], msg
+        return "FAIL", None
+
+    def _msg(self, text):
+        try:
+            return compile_cached(text).evaluate(self.ctx)
+        except ExpansionError:
+            return None
 
 
 class Macros:

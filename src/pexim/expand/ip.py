@@ -40,7 +40,8 @@ def is_ip_address(s: str) -> tuple[int, int]:
 
 
 def ip_version(s: str) -> int:
-    return is_ip_address(s)[0]
+    """4, 6 or 0 for an address without a mask (string_is_ip_address(s, NULL))."""
+    return 0 if "/" in s else is_ip_address(s)[0]
 
 
 def to_int(s: str) -> tuple[int, int]:
