@@ -129,6 +129,15 @@ def _is_lookup(item: str) -> bool:
         c.isalnum() or c in "-_*@,()=." for c in head)
 
 
+def _valid_type(spec: str) -> bool:
+    from .lookups import LookupSpecError, parse_spec
+    try:
+        parse_spec(spec)
+    except LookupSpecError:
+        return False
+    return True
+
+
 def match_string(ctx, subject: str, pattern: str, kind: str, caseless: bool = True):
     """match_check_string(): one non-negated pattern against subject."""
     if pattern.startswith("^"):
@@ -218,7 +227,7 @@ def match_address(ctx, address: str, lst: str):
             return address == "", None
         if item.startswith("^"):
             return _regex_match(ctx, address, item, True), None
-        if _is_lookup(item) and "@" not in item[:item.find(";")]:
+        if _is_lookup(item) and _valid_type(item[:item.find(";")].strip()):
             return _lookup_item(ctx, item, address, "address")
         if item.startswith("@@"):
             return False, None
@@ -231,7 +240,7 @@ def match_address(ctx, address: str, lst: str):
             return False, None
         lpat, dpat = item[:pat_at], item[pat_at + 1:]
         if lpat:
-            ok, _ = match_string(ctx, local, lpat, "localpart", False)
+            ok, _ = match_string(ctx, local, lpat, "localpart", True)
             if not ok:
                 return False, None
         if dpat.startswith("+"):

@@ -1065,9 +1065,29 @@ class Env(Node):
 
     def ev(self, ctx):
         save_v = ctx.value
-        v = os.environ.get(self.key.ev(ctx))
+        v = environment(ctx).get(self.key.ev(ctx))
         ctx.value = Tainted(v) if v is not None else None
         return self.yn.apply(ctx, v is not None, save_v)
+
+
+def environment(ctx) -> dict[str, str]:
+    """The environment Exim keeps: keep_environment names plus add_environment."""
+    from ..lists import iter_list
+    keep = ctx.main_option("keep_environment")
+    env: dict[str, str] = {}
+    if keep:
+        import re
+        for item in iter_list(str(keep)):
+            for k, v in os.environ.items():
+                if (re.search(item, k) if item.startswith("^") else k == item):
+                    env[k] = v
+    add = ctx.main_option("add_environment")
+    if add:
+        for item in iter_list(str(add)):
+            k, eq, v = item.partition("=")
+            if eq:
+                env[k] = v
+    return env
 
 
 def parse_env(p, name, i):

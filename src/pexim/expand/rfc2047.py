@@ -59,8 +59,8 @@ def _convert(raw: bytes, charset: str, target: str | None) -> str:
     except (LookupError, UnicodeDecodeError):
         return raw.decode("latin-1")
     try:
-        return text.encode(target, errors="replace").decode("latin-1")
-    except LookupError:
+        return text.encode(target).decode("latin-1")
+    except (LookupError, UnicodeEncodeError):
         return raw.decode("latin-1")
 
 
