@@ -58,6 +58,11 @@ def dispatch(inv) -> int:
     if config is None:
         return 1
     if mode in ("-bV", "--version"):
+        from pexim.cli import timestamp
+        from pexim.environment import PURGE_WARNING, purge_warning_due
+
+        if purge_warning_due(config.main, os.environ):
+            sys.stderr.write(f"{timestamp()} {PURGE_WARNING}\n")
         print(f"Configuration file is {config.filename}")
         return 0
     if mode == "-bP":

@@ -8,6 +8,7 @@ import sys
 from pexim import EXIM_VERSION, __version__, build
 from pexim.config import drivers
 from pexim.config.drivers_bp import driver_bp_lines
+from pexim.environment import cleaned_environment
 
 _HIDDEN = "<value not displayable>"
 _DRIVER_KINDS = ("router", "transport", "authenticator")
@@ -37,8 +38,15 @@ def print_help() -> int:
     return 0
 
 
-def is_admin() -> bool:
-    return os.geteuid() == 0
+def is_admin(config) -> bool:
+    """Exim's admin user: root, the Exim user, or a member of the Exim group or of
+    admin_groups (they may see `hide` values and macros)."""
+    uid = os.getuid()
+    if uid == 0 or uid == config.main.get("exim_user"):
+        return True
+    groups = {os.getgid(), *os.getgroups()}
+    admin = {config.main.get("exim_group"), *(config.main.get("admin_groups") or ())}
+    return bool(groups & admin)
 
 
 def print_options(config, args: list[str], no_labels: bool = False) -> int:
@@ -60,7 +68,7 @@ def print_options(config, args: list[str], no_labels: bool = False) -> int:
 
 def _print_one(config, name: str, kind: str | None, no_labels: bool) -> bool:
     out = sys.stdout.write
-    admin = is_admin()
+    admin = is_admin(config)
     if kind is None:
         if name.startswith("+"):
             return _print_named_list(config, name[1:], no_labels)
@@ -78,8 +86,9 @@ def _print_one(config, name: str, kind: str | None, no_labels: bool) -> bool:
             _print_config(config, admin, no_labels)
             return True
         if name == "environment":
-            for key in sorted(os.environ):
-                out((key if no_labels else f"{key}={os.environ[key]}") + "\n")
+            env = cleaned_environment(config.main, os.environ)
+            for key in sorted(env):
+                out((key if no_labels else f"{key}={env[key]}") + "\n")
             return True
         plural = {"routers": "router", "transports": "transport",
                   "authenticators": "authenticator", "macros": "macro"}
@@ -101,7 +110,7 @@ def _print_one(config, name: str, kind: str | None, no_labels: bool) -> bool:
 def _print_one_kind(config, name, kind, no_labels, names_only) -> bool:
     out = sys.stdout.write
     if kind == "macro":
-        if not is_admin():
+        if not is_admin(config):
             sys.stderr.write("exim: permission denied\n")
             return False
         for m in config.macros:
@@ -126,7 +135,7 @@ def _print_one_kind(config, name, kind, no_labels, names_only) -> bool:
             out(f"\n{d.name} {kind}:\n")
         elif d.name != name:
             continue
-        for line in driver_bp_lines(d, admin=is_admin(), no_labels=no_labels):
+        for line in driver_bp_lines(d, admin=is_admin(config), no_labels=no_labels):
             out(line + "\n")
         if name is not None:
             return True
