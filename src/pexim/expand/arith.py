@@ -56,10 +56,9 @@ class _Eval:
         c = self.ws()
         if c.isdigit() and c.isascii():
             s, i = self.s, self.i
-            if not self.decimal and s[i] == "0" and s[i + 1:i + 2] in ("x", "X") \
-                    and s[i + 2:i + 3] and s[i + 2] in "0123456789abcdefABCDEF":
-                m = re.compile(r"[0-9a-fA-F]+").match(s, i + 2)
-                n = int(m.group(0), 16)
+            if not self.decimal and s[i] == "0" and s[i + 1:i + 2] in ("x", "X"):
+                m = re.compile(r"[0-9a-fA-F]*").match(s, i + 2)
+                n = int(m.group(0) or "0", 16)
             elif not self.decimal and s[i] == "0":
                 m = re.compile(r"[0-7]*").match(s, i)
                 n = int(m.group(0) or "0", 8)

@@ -495,7 +495,7 @@ def sort_comparator(p, text: str, i: int):
         if not name:
             p.fail('condition name expected, but found "%s"' % t[:16])
     if name not in _KNOWN:
-        p.fail('unknown condition "%s"' % p.s[i:])
+        p.fail("")
     if name in ("<", "<=", ">", ">="):
         f = _NUMCMP[name]
         return lambda a, b: f(_num_quiet(a), _num_quiet(b))

@@ -30,7 +30,7 @@ def is_ip_address(s: str) -> tuple[int, int]:
     """(4|6|0, offset of '/mask' or 0), like string_is_ip_address()."""
     addr, slash, mask = s.partition("/")
     if slash:
-        if not mask.isdigit() or not mask.isascii():
+        if mask and (not mask.isdigit() or not mask.isascii()):
             return 0, 0
     if _is_v4(addr):
         return 4, (len(addr) if slash else 0)

@@ -859,15 +859,15 @@ class Run(Node):
             argv = split_command(self.cmd.ev(ctx))
         if not argv:
             raise ExpansionError("missing command name in ${run} expansion")
-        if not argv[0].startswith("/"):
-            raise ExpansionError('"%s" command name is not an absolute path in ${run} expansion' % argv[0])
         try:
             proc = subprocess.run([a.encode("latin-1") for a in argv], stdin=subprocess.DEVNULL,
                                   stdout=subprocess.PIPE, timeout=60, start_new_session=True)
         except subprocess.TimeoutExpired:
             raise ExpansionError("command timed out") from None
-        except OSError as e:
-            raise ExpansionError("couldn't create child process: %s" % e.strerror) from None
+        except OSError:
+            ctx.runrc = 127
+            ctx.value = Tainted("")
+            return self.yn.apply(ctx, False, ctx.value)
         rc = proc.returncode
         if rc < 0:
             raise ExpansionError("command killed by signal %d" % -rc)
@@ -1051,7 +1051,9 @@ class PrvsCheck(Node):
 
 
 def parse_prvscheck(p, name, i):
-    args, i = p.subs(i, 3, 2, True, name)
+    args, i = p.subs(i, 3, 1, True, name)
+    if len(args) < 2:
+        p.curly("Not enough arguments for '%s' (min is 1)" % name)
     return PrvsCheck(args), i
 
 

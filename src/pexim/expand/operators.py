@@ -239,7 +239,7 @@ def op_mask(ctx, sub, arg, name):
         raise ExpansionError('"%s" is not an IP address' % sub)
     if off == 0:
         raise ExpansionError('missing mask value in "%s"' % sub)
-    m = sub[off + 1:]
+    m = sub[off + 1:] or "0"
     width = 32 if version == 4 else 128
     if not m.isdigit() or int(m) > width:
         raise ExpansionError('mask value too big in "%s"' % sub)
@@ -400,7 +400,7 @@ def _alabel(fn, direction):
 
 
 def op_reverse_ip(ctx, sub, arg, name):
-    if ip.ip_version(sub) == 0:
+    if ip.is_ip_address(sub)[0] == 0:
         raise ExpansionError("reverse_ip() not given an IP address [%s]" % sub)
     return ip.reverse(sub)
 
