@@ -860,6 +860,8 @@ class Run(Node):
         if not argv:
             raise ExpansionError("missing command name in ${run} expansion")
         try:
+            if not argv[0].startswith("/"):
+                raise FileNotFoundError(argv[0])   # Exim uses execv(): no PATH search
             proc = subprocess.run([a.encode("latin-1") for a in argv], stdin=subprocess.DEVNULL,
                                   stdout=subprocess.PIPE, timeout=60, start_new_session=True)
         except subprocess.TimeoutExpired:
