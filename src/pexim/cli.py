@@ -25,7 +25,7 @@ _PLAIN_FLAGS = {
 _VALUE_FLAGS = {
     "-C", "-F", "-f", "-r", "-h", "-L", "-oA", "-oB", "-oMa", "-oMaa", "-oMai", "-oMas",
     "-oMi", "-oMm", "-oMr", "-oMs", "-oMt", "-oP", "-oPX", "-oX", "-p", "-bh", "-bhc",
-    "-bem", "-bF", "-bf", "-bmalware", "-O", "-X", "-z", "-oMa",
+    "-bem", "-bF", "-bf", "-bmalware", "-O", "-X", "-z",
 }
 # Mode flags: the mode name is the flag without its dash.
 _MODES = {

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pexim.config.errors import ConfigError
+from pexim.config.timeval import print_time, read_time
 from pexim.lists import iter_list
 
 
@@ -294,38 +295,6 @@ def _parse_fixed(opt: Option, s: str) -> int:
     if i < len(s):
         raise _extra_chars(s[i:], "fixed-point value for ", opt.name)
     return value
-
-
-_TIME_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
-
-
-def read_time(s: str, terminator: str = "") -> int:
-    """Seconds for `1d6h30m`, or -1 (Exim's readconf_readtime, int arithmetic)."""
-    total, i = 0, 0
-    while True:
-        if i >= len(s) or not _isdigit(s[i]):
-            return -1
-        value, used = _scan_int(s[i:])
-        i += used
-        unit = s[i:i + 1]
-        if unit not in _TIME_UNITS or not unit:
-            return -1
-        total = _wrap32(total + _wrap32(value * _TIME_UNITS[unit]))
-        i += 1
-        if s[i:i + 1] == terminator:
-            return total
-
-
-def print_time(t: int) -> str:
-    """Exim's readconf_printtime: `1w2d`, `30s`, `0s`."""
-    sign = "-" if t < 0 else ""
-    t = abs(t)
-    parts = []
-    for unit, size in _TIME_UNITS.items():
-        n, t = divmod(t, size)
-        if n > 0:
-            parts.append(f"{n}{unit}")
-    return sign + ("".join(parts) or "0s")
 
 
 def _parse_time(opt: Option, s: str) -> int:

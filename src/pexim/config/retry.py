@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pexim.config.errors import ConfigError
 from pexim.config.model import RetryRule, RetryStep
-from pexim.config.strings import dequote
 from pexim.config.timeval import read_time
+from pexim.expand.strings import dequote
 
 _TIMEOUT_EXTRAS = ("A", "MX", "connect", "connect_A", "connect_MX")
 

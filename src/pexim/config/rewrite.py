@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pexim.config.model import RewriteRule
-from pexim.config.strings import dequote
+from pexim.expand.strings import dequote
 
 # Flag letters Exim accepts; E means all envelope fields, h all headers.
 _FLAGS = set("qwhsftcbrEFTQRS")

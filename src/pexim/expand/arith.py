@@ -203,39 +203,3 @@ def to_integer(s: str, isplus: bool = False) -> int:
     if s[end:].strip(_SPACE):
         raise ExpansionError('invalid integer "%s"' % s)
     return value
-
-
-def readtime(s: str) -> int:
-    """readconf_readtime(): '1d2h' -> seconds; -1 if malformed."""
-    if not s:
-        return -1
-    total = 0
-    i = 0
-    while i < len(s):
-        j = i
-        while j < len(s) and s[j].isdigit() and s[j].isascii():
-            j += 1
-        if j == i:
-            return -1
-        value = int(s[i:j])
-        unit = s[j:j + 1]
-        mult = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}.get(unit)
-        if mult is None:
-            return -1
-        total += value * mult
-        i = j + 1
-    return total
-
-
-def printtime(t: int) -> str:
-    """readconf_printtime(): seconds -> '1w4d13h46m39s'."""
-    if t < 0:
-        return "-" + printtime(-t)
-    if t == 0:
-        return "0s"
-    out = []
-    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if t >= size:
-            out.append("%d%s" % (t // size, unit))
-            t %= size
-    return "".join(out)

@@ -922,8 +922,8 @@ class ReadSocket(Node):
             from ..lists import iter_list
             opts = list(iter_list(subs[2], ","))
             if opts:
-                from .arith import readtime
-                t = readtime(opts[0])
+                from pexim.config.timeval import read_time
+                t = read_time(opts[0])
                 if t >= 0:
                     timeout = float(t)
             for o in opts[1:]:

@@ -13,6 +13,8 @@ import os
 import random
 import stat as _stat
 
+from pexim.config.timeval import print_time, read_time
+
 from . import arith, i18n, ip, rfc2047
 from .errors import ExpansionError
 from .nodes import Node
@@ -365,7 +367,7 @@ def op_strlen(ctx, sub, arg, name):
 
 
 def op_time_eval(ctx, sub, arg, name):
-    n = arith.readtime(sub)
+    n = read_time(sub)
     if n < 0:
         raise ExpansionError('string "%s" is not an Exim time interval in "%s" operator'
                              % (sub, name))
@@ -377,7 +379,7 @@ def op_time_interval(ctx, sub, arg, name):
         if sub:
             raise ExpansionError('string "%s" is not a positive number in "%s" operator'
                                  % (sub, name))
-    return arith.printtime(int(sub or "0") & 0x7FFFFFFF)
+    return print_time(int(sub or "0") & 0x7FFFFFFF)
 
 
 def op_from_utf8(ctx, sub, arg, name):
