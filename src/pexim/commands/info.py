@@ -191,21 +191,28 @@ def _print_config(config, admin: bool, terse: bool) -> None:
 
 
 def _collapse_spaces(s: str) -> str:
-    """Collapse white space runs, stopping at a quote or `$` (careful formatting)."""
-    out = []
-    i, n = 0, len(s)
-    while i < n:
-        c = s[i]
-        if not c.isspace():
-            out.append(c)
-            i += 1
-            continue
-        j = i
-        while j < n and s[j].isspace():
-            j += 1
-        out.append(" ")
-        if j < n and s[j] in "\"'$":
-            out.append(s[j:])
-            break
-        i = j
-    return "".join(out)
+    """Collapse white space runs, stopping at a quote or `$` (careful formatting).
+
+    This is Exim's print_config() loop, quirk included: after a run has been
+    squeezed with memmove(), the stop test looks at the character at the run's
+    *old* end offset in the shifted buffer (or at stale bytes past the new end),
+    so a run longer than one character usually does not stop collapsing.
+    """
+    buf = list(s) + ["\0"]
+    p = 0
+    while buf[p] != "\0":
+        if buf[p] in _C_SPACE:
+            buf[p] = " "
+            nxt = p
+            while buf[nxt] in _C_SPACE:
+                nxt += 1
+            if nxt - p > 1:
+                tail = buf[nxt:buf.index("\0", nxt) + 1]
+                buf[p + 1:p + 1 + len(tail)] = tail
+            if buf[nxt] in "\"'$":
+                break
+        p += 1
+    return "".join(buf[:buf.index("\0")])
+
+
+_C_SPACE = " \t\n\v\f\r"
