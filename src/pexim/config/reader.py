@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from pexim.config.errors import ConfigError, UnlocatedConfigError
+from pexim.config.errors import ConfigError
 from pexim.config.model import Macro
 
 _CSTATE_STACK_SIZE = 10
@@ -45,6 +45,24 @@ def _skip_to_macro_start(line: str, i: int) -> int:
     return i
 
 
+class _MacroPanic(ConfigError):
+    """macro_read_assignment() logs with LOG_PANIC, not LOG_PANIC_DIE, then exits.
+
+    The text is the same as any other configuration error; -bP shows the
+    difference ("LOG: PANIC").
+    """
+
+    @property
+    def log_flags(self) -> str:
+        return "PANIC"
+
+
+class _UnlocatedMacroPanic(_MacroPanic):
+    """The same, for the errors Exim logs without a line (LOG_CONFIG)."""
+
+    unlocated = True
+
+
 class MacroTable:
     """Macros in definition order: built-in ones (names starting `_`) first.
 
@@ -75,11 +93,11 @@ class MacroTable:
             i += 1
         name = text[:i]
         if len(name) > 63:
-            raise ConfigError("macro name too long (maximum is 63 characters)")
+            raise _MacroPanic("macro name too long (maximum is 63 characters)")
         while i < n and _isspace(text[i]):
             i += 1
         if i >= n or text[i] != "=":
-            raise ConfigError("malformed macro definition")
+            raise _MacroPanic("malformed macro definition")
         i += 1
         redef = i < n and text[i] == "="
         if redef:
@@ -92,18 +110,18 @@ class MacroTable:
         for m in self.all():
             if m.name == name:
                 if not m.command_line and not redef:
-                    raise UnlocatedConfigError(f'macro "{name}" is already defined '
+                    raise _UnlocatedMacroPanic(f'macro "{name}" is already defined '
                                      '(use "==" if you want to redefine it)')
                 existing = m
                 break
             if len(m.name) < len(name) and m.name in name:
-                raise UnlocatedConfigError(f'"{name}" cannot be defined as a macro because '
+                raise _UnlocatedMacroPanic(f'"{name}" cannot be defined as a macro because '
                                  f'previously defined macro "{m.name}" is a substring')
         if existing is not None and existing.command_line:
             return
         if redef:
             if existing is None:
-                raise UnlocatedConfigError(f'can\'t redefine an undefined macro "{name}"')
+                raise _UnlocatedMacroPanic(f'can\'t redefine an undefined macro "{name}"')
             table = self.builtin if existing.builtin else self.user
             table[table.index(existing)] = Macro(name, value, existing.builtin)
         else:
@@ -197,7 +215,7 @@ class LineReader:
                 return False
             action = if_found if macro_found else if_not
             if push > 0:
-                if len(self._cstack) >= _CSTATE_STACK_SIZE - 1:
+                if len(self._cstack) >= _CSTATE_STACK_SIZE:     # ten levels
                     raise self.error(f".{name} nested too deeply")
                 self._cstack.append(self._cstate)
                 self._cstate = _NEXT_STATE[self._cstate][action]
