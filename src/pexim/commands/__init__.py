@@ -37,8 +37,16 @@ def load_config(inv):
             sys.stderr.write(f"{timestamp()} Exim configuration file {path} has the "
                              "wrong owner, group, or mode\n")
             return None
+    def warn(text: str) -> None:
+        # Exim's log_write(LOG_MAIN) while reading: -bP shows the flags it
+        # ends up with, other modes a timestamped line.
+        if inv.mode == "-bP":
+            sys.stderr.write(f"LOG: MAIN PANIC\n  {text}\n")
+        else:
+            sys.stderr.write(f"{timestamp()} {text}\n")
+
     try:
-        return load(path, inv.defines)
+        return load(path, inv.defines, warn)
     except ConfigError as err:
         report_config_error(err, inv.mode)
         return None

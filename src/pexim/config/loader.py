@@ -40,11 +40,12 @@ def main_table() -> OptionTable:
     return _MAIN_TABLE
 
 
-def load(path: str, defines: dict[str, str] | None = None) -> Config:
+def load(path: str, defines: dict[str, str] | None = None, warn=None) -> Config:
     """Read and check the configuration file at `path`.
 
     `defines` are `-D` macros from the command line: they override definitions
-    in the file. Raises ConfigError, located as Exim locates it.
+    in the file. Raises ConfigError, located as Exim locates it. `warn(text)`
+    is called for what Exim logs and carries on after (as it reads).
     """
     from pexim.config.builtin_macros import builtin_macros
 
@@ -52,6 +53,7 @@ def load(path: str, defines: dict[str, str] | None = None) -> Config:
     for name, value in (defines or {}).items():
         macros.define_command_line(name, value)
     reader = LineReader(path, macros)
+    reader.warn = warn
     abspath = os.path.abspath(path)
     config = Config(filename=path, directory=os.path.dirname(abspath),
                     main=Settings(main_table()))
@@ -121,7 +123,8 @@ def _read_rest(reader: LineReader, config: Config) -> None:
             _read_acls(reader, config)
         elif key == "retrys":
             while (line := reader.next_line()) is not None:
-                config.retry_rules.append(parse_retry_rule(line, reader.error))
+                config.retry_rules.append(parse_retry_rule(line, reader.error,
+                                                            reader.warn))
         elif key == "rewrites":
             while (line := reader.next_line()) is not None:
                 config.rewrite_rules.append(parse_rewrite_rule(line, reader.error))

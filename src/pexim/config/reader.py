@@ -174,6 +174,7 @@ class LineReader:
         self.lineno = 0
         self.next_section: str | None = None
         self.saved_lines: list[str] = []
+        self.warn = None        # callable(text) for warnings logged while reading
         self._cstate = 0
         self._cstack: list[int] = []
         self._stack: list[_Source] = []

@@ -14,7 +14,11 @@ def _isspace(c: str) -> bool:
     return c in " \t\n\r\f\v"
 
 
-def _decode_error(text: str) -> tuple[str, object]:
+TIMEOUT_DNS_WARNING = ('"timeout_dns" is no longer available in retry rules '
+                       '(it has never worked) - treated as "timeout"')
+
+
+def _decode_error(text: str, warn=None) -> tuple[str, object]:
     """Decode an error name such as `quota_7d` or `rcpt_45x` (readconf_retry_error)."""
     base, _, extra = text.partition("_")
     low = base.lower()
@@ -37,6 +41,10 @@ def _decode_error(text: str) -> tuple[str, object]:
         for name in _TIMEOUT_EXTRAS:
             if name.lower().startswith(extra.lower()):
                 return "timeout", name
+        if extra[:3].lower() == "dns":     # Exim accepts it with a warning
+            if warn is not None:
+                warn(TIMEOUT_DNS_WARNING)
+            return "timeout", None
         raise ConfigError('"A", "MX", or "connect" expected after "timeout"')
     if text[:6].lower() in ("mail_4", "rcpt_4", "data_4"):
         code = text[6:]
@@ -81,8 +89,8 @@ def _read_fixed(text: str) -> int:
     return int(whole) * 1000 + int((frac + "000")[:3] or 0)
 
 
-def parse_retry_rule(line: str, error) -> RetryRule:
-    """Parse one rule; `error(msg)` builds a located ConfigError."""
+def parse_retry_rule(line: str, error, warn=None) -> RetryRule:
+    """Parse one rule; `error(msg)` builds a located ConfigError, `warn(msg)` logs."""
     pattern, i = dequote(line, 0)
     while i < len(line) and _isspace(line[i]):
         i += 1
@@ -93,7 +101,7 @@ def parse_retry_rule(line: str, error) -> RetryRule:
         raise error("missing error type in retry rule")
     err_text = line[i:j]
     try:
-        errno, more = _decode_error(err_text)
+        errno, more = _decode_error(err_text, warn)
     except ConfigError as e:
         raise error(e.message) from None
     i = j
