@@ -21,7 +21,9 @@ from importlib import resources
 CONFIGURE_FILE_LIST = ("/etc/pexim/configure", "/etc/exim4/exim4.conf")
 
 # "Support for:" in -bV: features a configuration may rely on (also the _HAVE_
-# macros). docs/features.md tells how far each one works today.
+# macros). docs/features.md tells how far each one works today. TLS is done with
+# OpenSSL (Python's ssl), but configurations are read as by Debian's GnuTLS
+# build (see builtin_macros.HAVE).
 SUPPORT_FOR = ("crypteq", "iconv()", "IPv6", "OpenSSL", "DANE", "DKIM", "DNSSEC", "Event",
                "I18N", "OCSP", "PIPECONNECT", "PRDR", "PROXY", "Queue_Ramp", "SPF", "SRS",
                "TCP_Fast_Open")

@@ -74,3 +74,15 @@ def test_smtp_port_follows_protocol():
 ])
 def test_init_checks(driver, values, message):
     assert error("transport", driver, **values) == message
+
+
+def test_queuefile_is_a_pexim_extension(tmp_path):
+    """Debian's exim lacks the experimental queuefile transport; pexim has it."""
+    from pexim.config.loader import load
+
+    conf = tmp_path / "q.conf"
+    conf.write_text("begin transports\nq:\n  driver = queuefile\n  directory = /var/tmp/q\n")
+    config = load(str(conf))
+    assert config.transports[0].driver == "queuefile"
+    assert config.transports[0].get("directory") == "/var/tmp/q"
+    assert any(m.name == "_DRIVER_TRANSPORT_QUEUEFILE" for m in config.macros)

@@ -48,14 +48,20 @@ ACL_NAMES = (
     '_ACL_COND_SENDERS', '_ACL_MOD_SET', '_ACL_COND_SPAM', '_ACL_COND_SPF',
     '_ACL_COND_SPF_GUESS', '_ACL_MOD_UDPSEND', '_ACL_COND_VERIFY',
 )
+# Build features, in the order Exim creates their macros. pexim presents the
+# feature set of Debian's exim4-daemon-heavy (a GnuTLS build, so GnuTLS-style
+# configurations take the same .ifdef branches) less what it will not provide
+# (Perl, PAM, dlfunc, SOCKS, DBM/LDAP/MySQL/NIS/PgSQL lookups, malware
+# scanning), plus the LMDB and Redis lookups.
 HAVE = (
-    'CRYPTEQ', 'ICONV', 'IPV6', 'TLS', 'OPENSSL', 'DKIM', 'DNSSEC', 'EVENT', 'I18N', 'OCSP',
-    'PIPE_CONNECT', 'PRDR', 'PROXY', 'NATIVE_SRS', 'TCP_FASTOPEN', 'SPF', 'SRS', 'DANE',
-    'LOOKUP_LSEARCH', 'LOOKUP_CDB', 'LOOKUP_DNSDB', 'LOOKUP_DSEARCH', 'LOOKUP_JSON',
-    'LOOKUP_LMDB', 'LOOKUP_PASSWD', 'LOOKUP_REDIS', 'LOOKUP_SQLITE',
-    'TRANSPORT_APPEND_MAILDIR', 'TRANSPORT_APPEND_MAILSTORE', 'TRANSPORT_APPEND_MBX', 'TLS1_3',
-    'TLS_OCSP', 'TLS_ALPN',
+    "CRYPTEQ", "ICONV", "IPV6", "TLS", "GNUTLS", "DKIM", "DNSSEC", "EVENT", "I18N", "OCSP",
+    "PIPE_CONNECT", "PRDR", "PROXY", "NATIVE_SRS", "TCP_FASTOPEN", "SPF", "SRS", "DANE",
+    "TLS_RESUME", "LOOKUP_LSEARCH", "LOOKUP_CDB", "LOOKUP_DNSDB", "LOOKUP_DSEARCH",
+    "LOOKUP_JSON", "LOOKUP_LMDB", "LOOKUP_PASSWD", "LOOKUP_REDIS", "LOOKUP_SQLITE",
+    "TRANSPORT_APPEND_MAILDIR", "TRANSPORT_APPEND_MAILSTORE", "TRANSPORT_APPEND_MBX",
 )
+CRYPTO = ("_CRYPTO_SIGN_ED25519", "_CRYPTO_HASH_SHA3")
+TLS_LATE = ("TLS1_3", "TLS_OCSP", "TLS_OCSP_LIST", "TLS_CA_CACHE", "TLS_ALPN")
 
 _KIND_GROUPS = (("router", "ROUTER"), ("transport", "TRANSPORT"),
                 ("authenticator", "AUTHENTICATOR"))
@@ -65,25 +71,28 @@ def _option_macros(prefix: str, options) -> list[str]:
     return [f"{prefix}_{o.name.upper()}" for o in options if not o.name.startswith("*")]
 
 
-@cache
-def builtin_macros() -> tuple[Macro, ...]:
-    """All predefined macros, in the order Exim lists them."""
+def _creation_order() -> list[tuple[str, str]]:
+    """(name, value) in the order Exim defines them; it lists them newest first."""
     from pexim.config.loader import main_table
 
-    names = [("_DKIM_OVERSIGN_HEADERS", "+" + DKIM_SIGN_HEADERS.replace(":", ":+")),
-             ("_DKIM_SIGN_HEADERS", DKIM_SIGN_HEADERS),
-             ("_RESUME_DECODE", RESUME_DECODE)]
-    flags = [f"_LOG_{s.upper()}" for s in reversed(LOG_SELECTORS)]
-    for kind, word in reversed(_KIND_GROUPS):
-        flags += [f"_DRIVER_{word}_{d.upper()}" for d in reversed(drivers.driver_names(kind))]
-    opts = _option_macros("_OPT_MAIN", main_table().options)
+    flags = [f"_HAVE_{h}" for h in HAVE] + list(ACL_NAMES) + list(CRYPTO)
+    flags += _option_macros("_OPT_MAIN", main_table().options)
     for kind, word in _KIND_GROUPS:
-        opts += _option_macros(f"_OPT_{word}S", drivers.generic_table(kind).options)
+        flags += _option_macros(f"_OPT_{word}S", drivers.generic_table(kind).options)
         for d in drivers.driver_names(kind):
-            opts += _option_macros(f"_OPT_{word}_{d.upper()}",
-                                   drivers.private_options(kind, d))
-    flags += reversed(opts)
-    flags += reversed(ACL_NAMES)
-    flags += [f"_HAVE_{h}" for h in reversed(HAVE)]
-    return tuple([Macro(n, v, builtin=True) for n, v in names]
-                 + [Macro(n, "y", builtin=True) for n in flags])
+            flags.append(f"_DRIVER_{word}_{d.upper()}")
+            flags += _option_macros(f"_OPT_{word}_{d.upper()}",
+                                    drivers.private_options(kind, d))
+    flags += [f"_LOG_{s.upper()}" for s in LOG_SELECTORS]
+    made = [(name, "y") for name in flags]
+    made.append(("_RESUME_DECODE", RESUME_DECODE))
+    made += [(f"_HAVE_{h}", "y") for h in TLS_LATE]
+    made.append(("_DKIM_SIGN_HEADERS", DKIM_SIGN_HEADERS))
+    made.append(("_DKIM_OVERSIGN_HEADERS", "+" + DKIM_SIGN_HEADERS.replace(":", ":+")))
+    return made
+
+
+@cache
+def builtin_macros() -> tuple[Macro, ...]:
+    """All predefined macros, in the order Exim lists them (`-bP macros`)."""
+    return tuple(Macro(n, v, builtin=True) for n, v in reversed(_creation_order()))

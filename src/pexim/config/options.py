@@ -483,7 +483,7 @@ def parse_value(opt: Option, text: str) -> Any:
     uid/gid: int; lists: tuples; FIXED: thousandths; TIME: seconds.
     """
     text = text.strip(" \t\n\r\f\v") if opt.type not in _STRING_READ_TYPES else \
-        text[_skip_space(text, 0):].rstrip(" \t\n\r\f\v")
+        text[_skip_space(text, 0):]
     return _PARSERS[opt.type](opt, text)
 
 
@@ -707,9 +707,11 @@ def store_value(settings: Settings, opt: Option, value: Any) -> None:
     if t in (T.UID, T.EXPAND_UID):
         _set_matching_group(settings, key, value)
     elif t is T.BOOL_VERIFY:
-        partner = settings.find(key + "_recipient")
-        if partner is not None:
-            settings.values[partner.storage] = value
+        # Exim stores `verify` into verify_sender and the option after it.
+        for suffix in ("_sender", "_recipient"):
+            partner = settings.find(key + suffix)
+            if partner is not None:
+                settings.values[partner.storage] = value
     elif t is T.BOOL_SET:
         settings.values["*set_" + key] = True
 
@@ -739,7 +741,9 @@ def handle_option_line(settings: Settings, text: str, unknown: str) -> None:
     `unknown` is the error format for an unknown name, e.g. 'main option "%s" unknown'
     or 'option "%s" unknown'. Raises ConfigError (without location) as Exim words it.
     """
-    s = text.strip(" \t\n\r\f\v")
+    # The reader already removed trailing white space; what is left (a line
+    # that ended in a backslash at end of file) belongs to the value, as in Exim.
+    s = text.lstrip(" \t\n\r\f\v")
     if not (s[:1].isascii() and s[:1].isalpha()):
         raise ConfigError(f"option setting expected: {s}")
     name, i = _read_option_name(s, 0)
@@ -774,11 +778,14 @@ def handle_option_line(settings: Settings, text: str, unknown: str) -> None:
     store_value(settings, opt, False if negated else parse_value(opt, rest))
 
 
+_REPEAT_SEPARATORS = {"headers_add": "\n", "set": ";"}
+
+
 def _repeated(opt: Option, old: str | None, new: str) -> str | None:
     """The combined value of a repeatable option after one more setting."""
     if opt.repeat == "condition":
         return new if old is None else "${if and{{bool_lax{%s}}{bool_lax{%s}}}}" % (old, new)
-    sep = "\n" if opt.name == "headers_add" else ":"
+    sep = _REPEAT_SEPARATORS.get(opt.name, ":")
     head = new.lstrip(" \t\n\r\f\v")
     changes_sep = head[:1] == "<" and len(head) > 1 and not head[1].isalnum() \
         and not head[1].isspace()

@@ -59,7 +59,7 @@ GENERIC_OPTIONS = [
     _o("router_home_directory", S),
     _o("self", S, "freeze"),
     _o("senders", S),
-    _o("set", S),
+    Option("set", S, repeat="list"),
     _o("transport", S),
     _o("transport_current_directory", S),
     _o("transport_home_directory", S),

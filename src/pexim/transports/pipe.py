@@ -39,6 +39,9 @@ def derive(inst, v) -> dict:
 
 
 def check(inst, v) -> None:
+    if v["log_output"] and v["log_fail_output"]:
+        raise DriverError("both log_output and log_fail_output set for the "
+                          f"{inst.name} transport")
     if v["pipe_as_creator"] and (v.is_set("user") or v.is_set("group")):
         raise DriverError("both pipe_as_creator and an explicit uid/gid are set "
                           f"for the {inst.name} transport")
