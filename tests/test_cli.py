@@ -39,6 +39,12 @@ def test_mode_arguments():
     assert (inv.mode, inv.queue_spec) == ("-q", "-qff30m")
 
 
+def test_daemon_with_queue_interval():
+    for argv in (["-bdf", "-q30m"], ["-q30m", "-bd"]):
+        inv = parse_args(argv)
+        assert inv.mode in ("-bd", "-bdf") and inv.queue_spec == "-q30m"
+
+
 def test_debug_selectors_accepted():
     assert parse_args(["-d+all-memory", "-bV"]).debug == "+all-memory"
     assert parse_args(["-d", "-bV"]).debug == "+all"

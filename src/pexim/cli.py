@@ -124,6 +124,10 @@ def _split_value_flag(arg: str) -> tuple[str | None, str]:
 def _set_mode(inv: Invocation, mode: str, spec: str | None) -> None:
     if inv.mode is None or inv.mode == mode:
         inv.mode = mode
+    elif mode == "-q" and inv.mode in ("-bd", "-bdf"):
+        return      # -bd -q30m: a daemon that also starts queue runners
+    elif inv.mode == "-q" and mode in ("-bd", "-bdf"):
+        inv.mode = mode
     elif mode.startswith("-b") and inv.mode.startswith("-b"):
         raise UsageError(f"exim abandoned: unknown, malformed, or incomplete option {mode}")
     else:
