@@ -8,6 +8,21 @@ _SPECIALS = '()<>@,;:\\".[]'
 _SPACE = " \t\n\r"
 
 
+def _skip_comment(s: str, i: int) -> int:
+    """s[i] opens an RFC 822 comment; the index after its (nested) close."""
+    n, depth = len(s), 1
+    i += 1
+    while i < n and depth:
+        if s[i] == "\\":
+            i += 1
+        elif s[i] == "(":
+            depth += 1
+        elif s[i] == ")":
+            depth -= 1
+        i += 1
+    return i
+
+
 def _skip_ws(s: str, i: int) -> int:
     """Skip white space and (nested) comments."""
     n = len(s)
@@ -16,16 +31,7 @@ def _skip_ws(s: str, i: int) -> int:
         if c in _SPACE:
             i += 1
         elif c == "(":
-            depth = 1
-            i += 1
-            while i < n and depth:
-                if s[i] == "\\":
-                    i += 1
-                elif s[i] == "(":
-                    depth += 1
-                elif s[i] == ")":
-                    depth -= 1
-                i += 1
+            i = _skip_comment(s, i)
         else:
             break
     return i
@@ -205,16 +211,7 @@ def find_address_end(s: str, i: int, allow_group: bool) -> int:
             _, i = _quoted(s, i)
             continue
         if c == "(":
-            depth = 1
-            i += 1
-            while i < n and depth:
-                if s[i] == "\\":
-                    i += 1
-                elif s[i] == "(":
-                    depth += 1
-                elif s[i] == ")":
-                    depth -= 1
-                i += 1
+            i = _skip_comment(s, i)
             continue
         if c == "<":
             j = s.find(">", i)
