@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from .expand.strings import SPACE, iscntrl, ispunct
+from pexim.bytestr import SPACE, iscntrl, ispunct
 
 
 def list_separator(s: str, sep: str | None = None) -> tuple[str, int]:

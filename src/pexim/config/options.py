@@ -592,6 +592,7 @@ class OptionTable:
     def __init__(self, *parts: list[Option]):
         self.options: list[Option] = [o for part in parts for o in part]
         self._by_name: dict[str, Option] = {o.name: o for o in self.options}
+        self.default_values: dict[str, Any] | None = None   # filled by Settings
 
     def find(self, name: str) -> Option | None:
         return self._by_name.get(name)
@@ -620,9 +621,14 @@ class Settings:
         self._apply_defaults(table)
 
     def _apply_defaults(self, table: OptionTable) -> None:
-        for opt in table:
-            if opt.alias is None:
-                self._apply_default(opt)
+        """Start from the table's defaults, parsed once per table and then copied."""
+        if table.default_values is None:
+            for opt in table:
+                if opt.alias is None:
+                    self._apply_default(opt)
+            table.default_values = dict(self.values)
+        else:
+            self.values.update(table.default_values)
 
     def _apply_default(self, opt: Option) -> None:
         if opt.default is None:

@@ -9,6 +9,7 @@ the file and physical line number Exim would report in an error.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 from pexim.config.errors import ConfigError
@@ -33,16 +34,13 @@ def _isspace(c: str) -> bool:
     return c in " \t\n\r\f\v"
 
 
-def _starts_macro_name(line: str, i: int) -> bool:
-    c = line[i]
-    return ("A" <= c <= "Z") or (c == "_" and i + 1 < len(line) and "A" <= line[i + 1] <= "Z")
+_MACRO_START = re.compile(r"[A-Z]|_[A-Z]")
 
 
 def _skip_to_macro_start(line: str, i: int) -> int:
-    n = len(line)
-    while i < n and not _starts_macro_name(line, i):
-        i += 1
-    return i
+    """Where a macro name could start: an upper case letter, or `_` and one."""
+    m = _MACRO_START.search(line, i)
+    return m.start() if m else len(line)
 
 
 class _MacroPanic(ConfigError):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from pexim.bytestr import dequote
 from pexim.config.errors import ConfigError
 from pexim.config.model import RetryRule, RetryStep
 from pexim.config.timeval import read_time
-from pexim.expand.strings import dequote
 
 _TIMEOUT_EXTRAS = ("A", "MX", "connect", "connect_A", "connect_MX")
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from pexim.bytestr import dequote
 from pexim.config.model import RewriteRule
-from pexim.expand.strings import dequote
 
 # Flag letters Exim accepts; E means all envelope fields, h all headers.
 _FLAGS = set("qwhsftcbrEFTQRS")

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from pexim.bytestr import to_bytestr
+
 from .context import ExpandContext
 from .errors import ExpansionError, ForcedFail
 from .parser import parse
-from .strings import to_bytestr
 from .taint import Tainted, is_tainted
 
 __all__ = [

@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import os
 
+from pexim.bytestr import SPACE, isalpha, strcmpic
+
 from . import arith, regex
 from .errors import ExpansionError, ForcedFail
-from .strings import SPACE, isalpha, strcmpic
 
 NAMES = (
     "<", "<=", "=", "==", ">", ">=", "acl", "and", "bool", "bool_lax", "crypteq", "def",

@@ -13,10 +13,11 @@ import os
 import subprocess
 import time
 
+from pexim.bytestr import SPACE, isdigit, lower
+
 from . import regex
 from .errors import CurlyError, ExpansionError, ForcedFail
 from .nodes import Node, Seq
-from .strings import SPACE, isdigit, lower
 from .taint import Tainted, like
 
 RDO_LOOKUP, RDO_READFILE, RDO_RUN, RDO_READSOCK, RDO_PERL, RDO_DLFUNC, RDO_EXISTS = (
@@ -111,7 +112,7 @@ def parse_lookup(p, name, i):
         if p.ch(i) != "}":
             p.curly("missing '}' after lookup key")
         i = p.skip_ws(i + 1)
-    from .strings import isalpha
+    from pexim.bytestr import isalpha
     if not isalpha(p.ch(i)):
         p.fail("missing lookup type")
     j = i
@@ -142,7 +143,7 @@ def parse_lookup(p, name, i):
 # --- extract ----------------------------------------------------------------
 
 def _getkeyed(key: str, s: str) -> str | None:
-    from .strings import dequote, strcmpic
+    from pexim.bytestr import dequote, strcmpic
     n = len(s)
     i = 0
     while i < n and s[i] in SPACE:
@@ -824,7 +825,7 @@ def split_command(cmd: str) -> list[str]:
             i += 1
             while i < n and cmd[i] != '"':
                 if cmd[i] == "\\" and i + 1 < n:
-                    from .strings import interpret_escape
+                    from pexim.bytestr import interpret_escape
                     ch, i = interpret_escape(cmd, i)
                     out.append(ch)
                     continue

@@ -13,12 +13,12 @@ import os
 import random
 import stat as _stat
 
+from pexim.bytestr import lower, printing, upper
 from pexim.config.timeval import print_time, read_time
 
 from . import arith, i18n, ip, rfc2047
 from .errors import ExpansionError
 from .nodes import Node
-from .strings import lower, printing, upper
 from .taint import like
 
 UNDERSCORE_NAMES = {

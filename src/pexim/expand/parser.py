@@ -8,13 +8,14 @@ makes while evaluating stay in the nodes.
 
 from __future__ import annotations
 
+from pexim.bytestr import interpret_escape, isalnum, isalpha, isdigit, isgraph
+
 from . import conditions as C
 from . import items as I
 from . import operators as O
 from . import variables
 from .errors import CurlyError, ExpansionError
 from .nodes import EMPTY, Header, NumVar, Seq, Var
-from .strings import interpret_escape, isalnum, isalpha, isdigit, isgraph
 
 SPACE = " \t\n\r\v\f"
 NAME_MAX = 255

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pexim.bytestr import isdigit, ispunct, printing
+
 from ..expand.errors import ExpansionError, LookupDefer
-from ..expand.strings import isdigit, ispunct, printing
 
 STAR, STARAT = 1, 2
 

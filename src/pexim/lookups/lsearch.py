@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 
+from pexim.bytestr import SPACE, interpret_escape, lower
+
 from ..expand.errors import ExpansionError, LookupDefer
-from ..expand.strings import SPACE, interpret_escape, lower
 from . import register
 
 _CACHE: dict[str, tuple[tuple[int, int, int], list]] = {}

@@ -1,4 +1,4 @@
-"""Byte-string helpers shared by the parser and operators.
+"""Byte-string helpers (C ctype rules, escapes, dequoting, printing) used across pexim.
 
 Convention: expansion strings are str holding one char per byte (latin-1),
 so lengths, hashes and escapes are byte-exact as in Exim.  ``to_bytestr``
