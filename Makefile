@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 # Debian packages the test suite talks to (real exim is the oracle).
-DEB_TEST_PKGS := exim4-daemon-heavy exim4-doc-html swaks
+DEB_TEST_PKGS := exim4-daemon-heavy exim4-doc-html swaks tinycdb redis-server sqlite3
 
 .PHONY: run test lint bench venv debs clean
 
