@@ -18,7 +18,7 @@ TIMEOUT_DNS_WARNING = ('"timeout_dns" is no longer available in retry rules '
                        '(it has never worked) - treated as "timeout"')
 
 
-def _decode_error(text: str, warn=None) -> tuple[str, object]:
+def decode_error(text: str, warn=None) -> tuple[str, object]:
     """Decode an error name such as `quota_7d` or `rcpt_45x` (readconf_retry_error)."""
     base, _, extra = text.partition("_")
     low = base.lower()
@@ -101,7 +101,7 @@ def parse_retry_rule(line: str, error, warn=None) -> RetryRule:
         raise error("missing error type in retry rule")
     err_text = line[i:j]
     try:
-        errno, more = _decode_error(err_text, warn)
+        errno, more = decode_error(err_text, warn)
     except ConfigError as e:
         raise error(e.message) from None
     i = j

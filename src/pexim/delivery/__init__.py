@@ -1,0 +1,1 @@
+"""Routing and delivery: retry rules, the queue runner, bounces (later)."""
