@@ -76,6 +76,9 @@ def dispatch(inv) -> int:
     if mode == "-bP":
         from pexim.commands.info import print_options
         return print_options(config, inv.args, no_labels="-n" in inv.flags)
+    if mode == "-brw":
+        from pexim.commands.rewrite import run as rewrite_test
+        return rewrite_test(config, inv.args)
     if mode == "-brt":
         from pexim.commands.retry import run as retry_test
         return retry_test(config, inv.args)
