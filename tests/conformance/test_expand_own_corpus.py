@@ -10,7 +10,6 @@ import shutil
 import sys
 
 import pytest
-
 from exim_oracle import DATA, pexim_command
 
 CORPUS = DATA / "expand"

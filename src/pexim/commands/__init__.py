@@ -17,7 +17,7 @@ _NOT_YET = {
     "-bpra": "queue listing", "-bpru": "queue listing", "-bpu": "queue listing",
     "-q": "queue runs", "-R": "queue runs", "-S": "queue runs", "-M": "message delivery",
     "-brt": "retry rule testing", "-brw": "rewrite testing", "-bF": "filter testing",
-    "-bf": "filter testing", "-bem": "expansion with a message", "-bi": "alias rebuilding",
+    "-bf": "filter testing", "-bi": "alias rebuilding",
     "-bmalware": "malware scanning", "-bw": "inetd wait mode", "-MC": "continued delivery",
 }
 
@@ -82,9 +82,10 @@ def dispatch(inv) -> int:
     if mode == "-brt":
         from pexim.commands.retry import run as retry_test
         return retry_test(config, inv.args)
-    if mode == "-be":
+    if mode in ("-be", "-bem"):
         from pexim.commands.expand import run
-        return run(config, inv.args, sys.stdin, sys.stdout)
+        return run(config, inv.args, sys.stdin, sys.stdout, inv.values,
+                   inv.mode_arg if mode == "-bem" else None)
     what = _NOT_YET.get(mode, mode)
     sys.stderr.write(f"pexim: {mode} ({what}) is not implemented yet in pexim "
                      f"{_version()}; see docs/features.md\n")

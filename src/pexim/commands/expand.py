@@ -8,7 +8,6 @@ expansion_test_line() and get_stdinput() do.
 from __future__ import annotations
 
 import os
-import pwd
 import sys
 import time
 from typing import BinaryIO
@@ -22,22 +21,19 @@ def _binary(stream, attr_default):
     return getattr(stream, "buffer", stream) if stream is not None else attr_default
 
 
-def make_context(config) -> ExpandContext:
-    """The context -be expands in: the caller as sender, no message."""
+def make_context(config, values: dict | None = None) -> ExpandContext:
+    """The context -be expands in: the caller as sender, no message, and what
+    -oMa/-oMaa/-oMai/-oMas/-oMi/-oMr/-oMs/-oMt/-f (``values``) set."""
+    from pexim.commands.bem import apply_command_line, originator
     ctx = ExpandContext(config=config)
-    try:
-        user = pwd.getpwuid(os.getuid()).pw_name
-    except KeyError:
-        user = str(os.getuid())
+    login, _gecos = originator()
     qualify = ctx.main_option("qualify_domain") or ctx.main_option("primary_hostname")
     if not qualify:
         from pexim.expand.variables import primary_hostname
         qualify = primary_hostname(ctx)
-    sender = "%s@%s" % (user, qualify)
-    ctx.values.update({
-        "sender_address": sender, "authenticated_sender": sender,
-        "authenticated_id": user, "sender_ident": user,
-    })
+    ctx.extra["be_flags"] = apply_command_line(ctx, values or {}, qualify, login)
+    ctx.extra["be_login"] = login
+    ctx.extra["be_qualify"] = qualify
     if config is not None:
         filename = getattr(config, "filename", None)
         if filename:
@@ -46,6 +42,22 @@ def make_context(config) -> ExpandContext:
                 os.path.dirname(filename)
     ctx.acl_eval = _acl_hook(config, ctx)
     return ctx
+
+
+def load_message(ctx, path: str, out) -> bool:
+    """-bem: read the test message from ``path`` into ``ctx``; False if it cannot be opened."""
+    from pexim.commands.bem import originator, originator_name, read_message
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        sys.stderr.write("exim: failed to open %s: %s\n" % (path, e.strerror))
+        return False
+    login, gecos = originator()
+    name = originator_name(ctx, login, gecos)
+    ctx.message = read_message(data, ctx, ctx.extra["be_flags"], ctx.extra["be_qualify"],
+                               login, name, out)
+    return True
 
 
 def _acl_hook(config, ctx):
@@ -60,7 +72,7 @@ def _acl_hook(config, ctx):
     except ImportError:
         evaluate = None
     if evaluate is not None:
-        return lambda name, args: evaluate(config, name, args)
+        return lambda name, args: evaluate(config, name, args, ctx)
     return MiniAcl(config, ctx)
 
 
@@ -291,10 +303,18 @@ def _logical_lines(stream: BinaryIO, out: BinaryIO):
         yield "".join(parts)
 
 
-def run(config, args, stdin, stdout) -> int:
-    ctx = make_context(config)
-    macros = Macros(config)
+def run(config, args, stdin, stdout, values: dict | None = None,
+        message: str | None = None) -> int:
+    from pexim.commands.bem import CommandLineError
     out = _binary(stdout, sys.stdout.buffer)
+    try:
+        ctx = make_context(config, values)
+    except CommandLineError as e:
+        sys.stderr.write(str(e) + "\n")
+        return 1
+    if message is not None and not load_message(ctx, message, out):
+        return 1
+    macros = Macros(config)
     if args:
         for arg in args:
             result = expansion_test_line(arg, macros, ctx)

@@ -94,13 +94,32 @@ class Lookup(Node):
         try:
             key = self.key.ev(ctx) if self.key is not None else None
             arg = self.arg.ev(ctx)
-            value, nvars = find(ctx, self.spec, arg, key)
+            try:
+                value, nvars = find(ctx, self.spec, arg, key)
+            except ExpansionError as e:
+                raise search_error(ctx, e) from None
+            ctx.extra["search_error"] = ""
             ctx.value = value
             if nvars is not None:
                 ctx.nvars = nvars
             return self.yn.apply(ctx, value is not None, save_v)
         finally:
             ctx.nvars = save_n
+
+
+def search_error(ctx, e: ExpansionError) -> ExpansionError:
+    """Exim keeps the last lookup error in search_error_message: a tainted
+    file name is only logged, so the failure shows the previous text."""
+    msg = e.message
+    if msg.startswith("Tainted filename for search:"):
+        import sys
+
+        from pexim.cli import timestamp
+        sys.stderr.write("%s %s\n" % (timestamp(), msg))
+        prev = ctx.extra.get("search_error")
+        return type(e)("(null)" if prev is None else prev)
+    ctx.extra["search_error"] = msg
+    return e
 
 
 def parse_lookup(p, name, i):
@@ -786,6 +805,18 @@ def cat_lines(data: str, eol: str | None) -> str:
     return data.replace("\n", eol)
 
 
+def tainted_open(path: str) -> str:
+    """What Exim reports when asked to open a tainted file name (it logs
+    "Tainted filename" and fails the open with EACCES)."""
+    import os
+    import sys
+
+    from pexim.cli import timestamp
+    sys.stderr.write("%s Tainted filename '%s'\n" % (timestamp(), path))
+    egid = 105 if os.geteuid() == 0 else os.getegid()   # exim runs as its group
+    return "failed to open %s: Permission denied (euid=%d egid=%d)" % (path, os.geteuid(), egid)
+
+
 class ReadFile(Node):
     __slots__ = ("args",)
 
@@ -797,6 +828,8 @@ class ReadFile(Node):
             raise ExpansionError("file insertions are not permitted")
         subs = [a.ev(ctx) for a in self.args]
         path = subs[0]
+        if isinstance(path, Tainted):
+            raise ExpansionError(tainted_open(path))
         try:
             with open(path, "rb") as f:
                 data = f.read().decode("latin-1")
@@ -856,11 +889,20 @@ class Run(Node):
             raise ExpansionError("running a command is not permitted")
         if self.late:
             argv = [compile_cached(a).evaluate(ctx) for a in split_command(self.raw)]
+            tainted = bool(argv) and isinstance(argv[0], Tainted)
         else:
-            argv = split_command(self.cmd.ev(ctx))
-        if not argv:
-            raise ExpansionError("missing command name in ${run} expansion")
+            cmd = self.cmd.ev(ctx)
+            argv = split_command(cmd)
+            tainted = isinstance(cmd, Tainted)
+        if tainted:
+            import sys
+
+            from pexim.cli import timestamp
+            sys.stderr.write("%s Attempt to exec tainted path: '%s'\n" % (timestamp(), argv[0]))
+            raise ExpansionError("couldn't create child process: Operation not permitted")
         try:
+            if not argv:
+                raise FileNotFoundError("")
             if not argv[0].startswith("/"):
                 raise FileNotFoundError(argv[0])   # Exim uses execv(): no PATH search
             proc = subprocess.run([a.encode("latin-1") for a in argv], stdin=subprocess.DEVNULL,

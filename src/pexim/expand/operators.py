@@ -19,7 +19,7 @@ from pexim.config.timeval import print_time, read_time
 from . import arith, i18n, ip, rfc2047
 from .errors import ExpansionError
 from .nodes import Node
-from .taint import like
+from .taint import Tainted, like
 
 UNDERSCORE_NAMES = {
     "from_utf8", "local_part", "quote_local_part", "reverse_ip", "time_eval", "time_interval",
@@ -150,6 +150,8 @@ def op_eval(ctx, sub, arg, name):
 def op_expand(ctx, sub, arg, name):
     from . import compile_cached
     try:
+        if isinstance(sub, Tainted):
+            raise ExpansionError("attempt to expand tainted string '%s'" % sub)
         return compile_cached(sub).evaluate(ctx)
     except ExpansionError as e:
         raise type(e)('internal expansion of "%s" failed: %s' % (sub, e.message)) from None

@@ -79,7 +79,7 @@ def make_workdir() -> str:
     wd = os.path.realpath(tempfile.mkdtemp(prefix="pexim-expand-", dir="/tmp"))
     os.chmod(wd, 0o755)
     src = os.path.join(HERE, "aux")
-    for root, dirs, files in os.walk(src):
+    for root, _dirs, files in os.walk(src):
         rel = os.path.relpath(root, src)
         dst = os.path.normpath(os.path.join(wd, "aux", rel))
         os.makedirs(dst, exist_ok=True)
@@ -161,7 +161,7 @@ def regenerate(names: list[str]) -> None:
             if broken:
                 raise SystemExit("%s: exim did not answer: %s" % (t, broken[0]))
             with open(os.path.join(CASES, t + ".expected"), "w", encoding="utf-8") as f:
-                for i, o in zip(inputs, outs):
+                for i, o in zip(inputs, outs, strict=False):
                     f.write(json.dumps({"in": i, "out": o}, ensure_ascii=False) + "\n")
             print("%-14s %4d cases" % (t, len(inputs)))
     finally:
@@ -176,7 +176,7 @@ def check(cmd: list[str], names: list[str], show: int = 10) -> int:
             exp = read_expected(t)
             outs = run_topic(cmd, t, wd)
             nb = 0
-            for e, o in zip(exp, outs):
+            for e, o in zip(exp, outs, strict=False):
                 total += 1
                 if e["out"] != o:
                     nb += 1
