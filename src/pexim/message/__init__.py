@@ -1,0 +1,1 @@
+"""The message being received: ids, envelope and header model, Received:, fix-ups."""
