@@ -83,17 +83,40 @@ class ListDefer(Exception):
 _KINDS = {"domain": "domain", "localpart": "local part", "address": "address", "host": "host"}
 
 
+def _log(text: str) -> None:
+    import sys
+    import time
+    sys.stderr.write("%s %s\n" % (time.strftime("%Y-%m-%d %H:%M:%S"), text))
+
+
 def _named(ctx, kind: str, name: str) -> str:
     text = ctx.named_list(kind, name)
     if text is None:
-        from .expand.errors import ExpansionError
-        raise ExpansionError('unknown named %s list "+%s"' % (_KINDS[kind], name))
+        # Exim logs the problem and defers; the reason it then gives is
+        # whatever search_error_message holds (NULL if no lookup ran yet).
+        _log('unknown named %s list "+%s"' % (_KINDS[kind], name))
+        prev = ctx.extra.get("search_error") if ctx is not None else None
+        raise ListDefer("NULL" if prev is None else prev)
     return getattr(text, "text", text)
+
+
+def _panic_regex(e) -> None:
+    from .expand.errors import PanicDie
+    from .expand.regex import RegexError
+    if isinstance(e, RegexError):
+        pattern = e.message.split('"', 2)[1] if '"' in e.message else ""
+        raise PanicDie("regular expression error: %s at offset %d while compiling %s"
+                       % (e.pcre_message, e.offset, pattern)) from None
+    raise e
 
 
 def _regex_match(ctx, subject: str, pattern: str, caseless: bool) -> bool:
     from .expand import regex
-    m = regex.compile_pcre(pattern, caseless).search(subject)
+    try:
+        rx = regex.compile_pcre(pattern, caseless)
+    except regex.RegexError as e:
+        _panic_regex(e)
+    m = rx.search(subject)
     if m:
         ctx.nvars = regex.groups(m)
         return True
@@ -102,21 +125,28 @@ def _regex_match(ctx, subject: str, pattern: str, caseless: bool) -> bool:
 
 def _lookup_item(ctx, item: str, key: str, kind: str):
     """``type;arg`` items: (matched, value). Single-key types use the subject."""
-    from .expand.errors import ExpansionError
+    from .expand.errors import ExpansionError, LookupDefer, PanicDie
     from .lookups import LookupSpecError, lookup_direct, parse_spec
     semi = item.find(";")
     spec_text, arg = item[:semi].strip(), item[semi + 1:].strip()
     try:
         spec = parse_spec(spec_text)
     except LookupSpecError as e:
-        raise ListDefer(e.message) from None
+        raise PanicDie(e.message) from None     # search_findtype() failure: fatal
     try:
         if spec.query_style:
             value = lookup_direct(ctx, spec_text, arg, None)
         else:
             value = lookup_direct(ctx, spec_text, arg, key)
-    except ExpansionError as e:
+    except LookupDefer as e:
+        ctx.extra["search_error"] = e.message
         raise ListDefer(e.message) from None
+    except ExpansionError as e:
+        # search_open() failed: Exim logs it with LOG_PANIC_DIE.
+        if not e.message.startswith("Tainted filename"):
+            ctx.extra["search_error"] = e.message
+        raise PanicDie(ctx.extra.get("search_error") or e.message) from None
+    ctx.extra["search_error"] = ""
     return value is not None, value
 
 
@@ -155,6 +185,13 @@ def match_string(ctx, subject: str, pattern: str, kind: str, caseless: bool = Tr
     if kind == "domain" and pattern == "@":
         from .expand.variables import primary_hostname
         return subject.lower() == primary_hostname(ctx).lower(), None
+    if kind == "domain" and pattern == "@[]":
+        if subject.startswith("[") and subject.endswith("]"):
+            lit = subject[1:-1]
+            if lit[:5].lower() == "ipv6:":
+                lit = lit[5:]
+            return lit in local_interface_addresses(), None
+        return False, None
     if _is_lookup(pattern):
         return _lookup_item(ctx, pattern, subject, kind)
     if caseless:
@@ -183,15 +220,25 @@ def match_string_item(ctx, subject: str, pattern: str, expand: bool) -> bool:
     return ok != neg
 
 
-def _check_list(ctx, kind: str, lst: str, check, depth: int = 0):
+def _check_list(ctx, kind: str, lst: str, check, depth: int = 0,
+                subject: str | None = None, label: str | None = None):
     """match_check_list(): (matched, value) honouring '!', '+name' and the
-    "last item negative means match" rule."""
+    "last item negative means match" rule.
+
+    When ``ctx.extra["list_trace"]`` is set (``-bh``), each list checked
+    reports its outcome as Exim's HDEBUG(D_lists) lines do; ``label`` is the
+    option name for named options (default: the quoted list text)."""
+    trace = ctx.extra.get("list_trace") if ctx is not None and subject is not None else None
     yield_ok = True
-    for item in iter_list(lst):
+    for original in iter_list(lst):
+        item = original
         yield_ok = True
         while item.startswith("!"):
             yield_ok = not yield_ok
             item = item[1:].lstrip(SPACE)
+        if kind == "host" and item in _HOST_FLAGS:
+            ctx.extra.setdefault("host_flags", set()).add(item)
+            continue
         if item.startswith("+") and kind != "string":
             sub = _named(ctx, kind, item[1:])
             if "$" in sub or "\\" in sub:
@@ -200,31 +247,46 @@ def _check_list(ctx, kind: str, lst: str, check, depth: int = 0):
                     sub = compile_cached(sub).evaluate(ctx)
                 except ExpansionError as e:
                     raise ListDefer(e.message) from None
-            ok, value = _check_list(ctx, kind, sub, check, depth + 1)
+            ok, value = _check_list(ctx, kind, sub, check, depth + 1, subject)
         else:
             ok, value = check(item)
         if ok:
+            if trace:
+                trace('%s in %s? %s (matched "%s")' % (
+                    subject, label or '"%s"' % lst, "yes" if yield_ok else "no", original))
             return yield_ok, value
+    if trace:
+        trace('%s in %s? %s (end of list)' % (
+            subject, label or '"%s"' % lst, "no" if yield_ok else "yes"))
     return (not yield_ok), None
 
 
-def match_domain(ctx, domain: str, lst: str):
+def match_domain(ctx, domain: str, lst: str, label: str | None = None):
     return _check_list(ctx, "domain", lst,
-                       lambda item: match_string(ctx, domain, item, "domain"))
+                       lambda item: match_string(ctx, domain, item, "domain"),
+                       subject=domain, label=label)
 
 
-def match_localpart(ctx, lp: str, lst: str, caseless: bool = True):
+def match_localpart(ctx, lp: str, lst: str, caseless: bool = True, label: str | None = None):
     return _check_list(ctx, "localpart", lst,
-                       lambda item: match_string(ctx, lp, item, "localpart", caseless))
+                       lambda item: match_string(ctx, lp, item, "localpart", caseless),
+                       subject=lp, label=label)
 
 
-def match_address(ctx, address: str, lst: str):
+def match_string_list(ctx, subject: str, lst: str, label: str | None = None):
+    """match_isinlist() with MCL_STRING: plain strings, wildcards, regexes."""
+    return _check_list(ctx, "string", lst,
+                       lambda item: match_string(ctx, subject, item, "string"),
+                       subject=subject, label=label)
+
+
+def match_address(ctx, address: str, lst: str, label: str | None = None):
     at = address.rfind("@")
     local, domain = (address[:at], address[at + 1:]) if at >= 0 else (address, "")
 
     def check(item):
-        if not item:
-            return address == "", None
+        if not item and not address:
+            return True, None
         if item.startswith("^"):
             return _regex_match(ctx, address, item, True), None
         if _is_lookup(item) and _valid_type(item[:item.find(";")].strip()):
@@ -235,45 +297,78 @@ def match_address(ctx, address: str, lst: str):
         if pat_at < 0:
             if at < 0:
                 return False, None
-            return match_string(ctx, domain, item, "domain")
+            return match_domain(ctx, domain, item)
         if at < 0:
             return False, None
         lpat, dpat = item[:pat_at], item[pat_at + 1:]
-        if lpat:
-            ok, _ = match_string(ctx, local, lpat, "localpart", True)
-            if not ok:
-                return False, None
-        if dpat.startswith("+"):
-            return _check_list(ctx, "domain", _named(ctx, "domain", dpat[1:]),
-                               lambda d: match_string(ctx, domain, d, "domain"))
-        return match_string(ctx, domain, dpat, "domain")
+        ok, _ = match_string(ctx, local, lpat, "localpart", True)
+        if not ok:
+            return False, None
+        return match_domain(ctx, domain, dpat)
 
-    return _check_list(ctx, "address", lst, check)
+    return _check_list(ctx, "address", lst, check, subject=address, label=label)
+
+
+_HOST_FLAGS = ("+ignore_unknown", "+include_unknown", "+ignore_defer", "+include_defer")
+
+
+class _NameNeeded(Exception):
+    """A host-list item needs the host's name, which -be cannot look up (yet)."""
 
 
 def host_in_net(address: str, net: str) -> bool:
-    """host_is_in_net(): is ``address`` within ``net`` (address or CIDR)?"""
+    """host_is_in_net(): is ``address`` within ``net`` (address or CIDR)?
+
+    An IPv4-mapped subject has been turned into IPv4 by the caller; addresses
+    of one family never match nets of the other; a mask longer than the
+    address compares every bit."""
     import ipaddress
+    addr, slash, bits = net.partition("/")
     try:
         a = ipaddress.ip_address(address.split("%", 1)[0])
-        n = ipaddress.ip_network(net, strict=False)
+        n_addr = ipaddress.ip_address(addr)
+        width = 32 if n_addr.version == 4 else 128
+        mlen = int(bits) if slash else width
     except ValueError:
         return False
-    if a.version != n.version:
-        if a.version == 6 and a.ipv4_mapped is not None:
-            a = a.ipv4_mapped
-        elif a.version == 4 and n.version == 6:
-            a = ipaddress.IPv6Address("::ffff:" + str(a))
-        else:
-            return False
-        if a.version != n.version:
-            return False
-    return a in n
+    if a.version != n_addr.version or mlen < 0:
+        return False
+    mlen = min(mlen, width)
+    shift = width - mlen
+    return int(a) >> shift == int(n_addr) >> shift
 
 
-def match_ip(ctx, address: str, lst: str):
+def local_interface_addresses() -> list[str]:
+    """The host's interface addresses (what @[] means), IPv4 then IPv6."""
+    import fcntl
+    import socket
+    import struct
+    out = []
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        for _idx, name in socket.if_nameindex():
+            try:
+                res = fcntl.ioctl(s.fileno(), 0x8915,   # SIOCGIFADDR
+                                  struct.pack("256s", name.encode()[:15]))
+                out.append(socket.inet_ntoa(res[20:24]))
+            except OSError:
+                pass
+    finally:
+        s.close()
+    try:
+        with open("/proc/net/if_inet6") as f:
+            for line in f:
+                h = line.split()[0]
+                out.append(str(__import__("ipaddress").IPv6Address(int(h, 16))))
+    except OSError:
+        pass
+    return out
+
+
+def match_ip(ctx, address: str, lst: str, label: str | None = None):
     from .expand import ip as iptext
-    v4 = address[7:] if address.lower().startswith("::ffff:") else address
+    if address.lower().startswith("::ffff:") and iptext.is_ip_address(address[7:])[0] == 4:
+        address = address[7:]
 
     def check(item):
         if item == "*":
@@ -282,7 +377,9 @@ def match_ip(ctx, address: str, lst: str):
             return address == "", None
         version, _ = iptext.is_ip_address(item)
         if version:
-            return bool(address) and host_in_net(v4 if version == 4 else address, item), None
+            return bool(address) and host_in_net(address, item), None
+        if item == "@[]":
+            return address in local_interface_addresses(), None
         if _is_lookup(item):
             semi = item.find(";")
             head = item[:semi].strip()
@@ -301,9 +398,24 @@ def match_ip(ctx, address: str, lst: str):
                     sep = "." if ver == 4 else ":"
                     key = "%s/%s" % (iptext.dotted(ver, value, sep), bits)
             return _lookup_item(ctx, head + ";" + item[semi + 1:], key, "host")
-        return False, None
+        if item.startswith("@"):
+            return False, None
+        # A host name or wildcard: it needs the host's name from a reverse
+        # lookup, which pexim does not do yet (DNS module); as when that
+        # lookup fails, the list does not match unless +ignore_unknown or
+        # +include_unknown came before.
+        flags = ctx.extra.get("host_flags") or ()
+        if "+ignore_unknown" in flags:
+            return False, None
+        if "+include_unknown" in flags:
+            return True, None
+        raise _NameNeeded()
 
-    return _check_list(ctx, "host", lst, check)
+    ctx.extra["host_flags"] = set()
+    try:
+        return _check_list(ctx, "host", lst, check, subject="host", label=label)
+    except _NameNeeded:
+        return False, None
 
 
 def match_condition(ctx, name: str, subject: str, lst: str):

@@ -13,6 +13,7 @@ import time
 from typing import BinaryIO
 
 from pexim.expand import ExpandContext, ExpansionError, compile_cached
+from pexim.expand.errors import PanicDie
 
 _FGETS = 1023   # Exim reads stdin with a 1024-byte fgets buffer
 
@@ -269,6 +270,8 @@ def expansion_test_line(line: str, macros: Macros, ctx: ExpandContext) -> str | 
         return None if name is None else "Defined macro '%s'" % name
     try:
         return compile_cached(line).evaluate(ctx)
+    except PanicDie:
+        raise
     except ExpansionError as e:
         return "Failed: " + e.message
 
@@ -315,6 +318,15 @@ def run(config, args, stdin, stdout, values: dict | None = None,
     if message is not None and not load_message(ctx, message, out):
         return 1
     macros = Macros(config)
+    try:
+        return _run_lines(args, stdin, out, macros, ctx)
+    except PanicDie as e:
+        out.flush()
+        sys.stderr.write("%s %s\n" % (time.strftime("%Y-%m-%d %H:%M:%S"), e.message))
+        return 1
+
+
+def _run_lines(args, stdin, out, macros, ctx) -> int:
     if args:
         for arg in args:
             result = expansion_test_line(arg, macros, ctx)

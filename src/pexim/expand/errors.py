@@ -21,3 +21,8 @@ class CurlyError(ExpansionError):
 
 class LookupDefer(ExpansionError):
     """A lookup could not complete (Exim's DEFER); ``message`` is the reason."""
+
+
+class PanicDie(ExpansionError):
+    """Exim logs ``message`` with LOG_PANIC_DIE and exits (a lookup file in a
+    list that cannot be opened, a bad regex in a list, an unknown lookup type)."""

@@ -136,8 +136,47 @@ def compile_pcre(pattern: str, caseless: bool = False) -> re.Pattern:
     except (re.error, ValueError, ExpansionError) as e:
         msg = getattr(e, "msg", None) or str(e)
         pos = getattr(e, "pos", None) or 0
-        raise ExpansionError('regular expression error in "%s": %s at offset %d'
-                             % (pattern, msg, pos)) from None
+        msg, pos = pcre_error(pattern, msg, pos)
+        err = RegexError('regular expression error in "%s": %s at offset %d'
+                         % (pattern, msg, pos))
+        err.pcre_message, err.offset = msg, pos
+        raise err from None
+
+
+class RegexError(ExpansionError):
+    """A pattern that does not compile; ``pcre_message`` and ``offset`` as PCRE2 says."""
+
+    pcre_message = ""
+    offset = 0
+
+
+# Python's re error texts -> (PCRE2's text, where PCRE2 reports the offset).
+_PCRE_ERRORS = (
+    ("missing ), unterminated subpattern", "missing closing parenthesis", "end"),
+    ("unbalanced parenthesis", "unmatched closing parenthesis", "pos"),
+    ("nothing to repeat", "quantifier does not follow a repeatable item", "pos"),
+    ("multiple repeat", "quantifier does not follow a repeatable item", "pos"),
+    ("min repeat greater than max repeat", "numbers out of order in {} quantifier", "brace"),
+    ("unterminated character set", "missing terminating ] for character class", "end"),
+    ("bad escape (end of pattern)", "\\ at end of pattern", "end"),
+    ("bad character range", "range out of order in character class", "range"),
+    ("redefinition of group name",
+     "two named subpatterns have the same name (PCRE2_DUPNAMES not set)", "pos"),
+)
+
+
+def pcre_error(pattern: str, msg: str, pos: int) -> tuple[str, int]:
+    for py, pcre, where in _PCRE_ERRORS:
+        if msg.startswith(py):
+            if where == "end":
+                return pcre, len(pattern)
+            if where == "brace":
+                j = pattern.find("}", pos)
+                return pcre, j if j >= 0 else pos
+            if where == "range":
+                return pcre, pos + 2
+            return pcre, pos
+    return msg, pos
 
 
 def groups(m: re.Match) -> tuple[str, ...]:
