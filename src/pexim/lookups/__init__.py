@@ -3,7 +3,11 @@ logic (partial matching, ``*`` and ``*@`` defaults, options) lives here.
 
 A lookup module defines a class with ``name``, ``query_style`` and
 ``find(ctx, filename, key, opts) -> str | None`` (raising ``LookupDefer``),
-plus optional ``open_check(filename)`` and ``quote(s, opt)``.
+plus optional ``open_check(ctx, filename)`` and ``quote(s, opt)``.  ``find`` may
+return ``NoCache(value)`` for a result Exim does not cache (a write, no rows).
+Results are cached per unit of work in ``ctx.lookup_cache`` as Exim caches
+them per process: by type, file and key, with the options; ``cache=no_rd``
+skips reading the cache.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from dataclasses import dataclass
 from pexim.bytestr import isdigit, ispunct, printing
 
 from ..expand.errors import ExpansionError, LookupDefer
+from ..expand.taint import is_tainted
 
 STAR, STARAT = 1, 2
 
@@ -24,9 +29,9 @@ KNOWN_TYPES = {
     "cdb": False, "dbm": False, "dbmjz": False, "dbmnz": False, "dnsdb": True,
     "dsearch": False, "ldap": True, "ldapdn": True, "ldapm": True, "mysql": True,
     "nis": False, "nis0": False, "passwd": True, "pgsql": True, "sqlite": True,
-    "redis": True,
+    "redis": True, "json": False, "lmdb": False,
 }
-_DEBIAN_MISSING = {"redis"}
+_DEBIAN_MISSING: set[str] = set()
 
 
 class LookupSpecError(ExpansionError):
@@ -40,7 +45,26 @@ def register(impl) -> None:
 def _load() -> None:
     if _REGISTRY:
         return
-    from . import dsearch, lsearch, passwd  # noqa: F401 - registration side effects
+    from . import (  # noqa: F401 - registration side effects
+        cdb,
+        dbm,
+        dsearch,
+        json,
+        lmdb,
+        lsearch,
+        passwd,
+        redis,
+        sqlite,
+    )
+
+
+class NoCache:
+    """A find() result that must not be cached (Exim's do_cache = 0)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +144,30 @@ def impl_for(name: str):
 
 
 def _one(ctx, impl, filename, key, opts):
-    return impl.find(ctx, filename, key, opts)
+    """internal_search_find(): an empty key fails; results are cached."""
+    if not key:
+        return None
+    cache = getattr(ctx, "lookup_cache", None)
+    ckey = (impl.name, filename, key)
+    no_rd = False
+    ret_key = False
+    if opts:
+        for o in opts.split(","):
+            if o == "cache=no_rd":
+                no_rd = True
+            elif o == "ret=key" and not impl.query_style:
+                ret_key = True
+    if cache is not None and not no_rd:
+        hit = cache.get(ckey)
+        if hit is not None and hit[0] == opts:
+            value = hit[1]
+            return str(key) if ret_key and value is not None else value
+    value = impl.find(ctx, filename, key, opts)
+    if isinstance(value, NoCache):
+        value = value.value
+    elif cache is not None:
+        cache[ckey] = (opts, value)
+    return str(key) if ret_key and value is not None else value
 
 
 def search(ctx, spec: Spec, filename: str, key: str):
@@ -175,6 +222,7 @@ def find(ctx, spec: Spec, arg: str, key: str | None):
         key, filename = arg, None
     else:
         filename = arg
+        taint_check(filename)
     check = getattr(impl, "open_check", None)
     if check is not None:
         check(ctx, filename)
@@ -187,6 +235,12 @@ def find(ctx, spec: Spec, arg: str, key: str | None):
         return value, None
     n0 = ctx.nvars[0] if ctx.nvars else ""
     return value, (n0,) + nums
+
+
+def taint_check(filename: str | None) -> None:
+    """search_open(): a tainted file name is refused (Exim logs this text)."""
+    if filename is not None and is_tainted(filename):
+        raise ExpansionError("Tainted filename for search: '%s'" % filename)
 
 
 def quote_for(ltype: str, opt: str | None, s: str) -> str:
@@ -211,6 +265,7 @@ def lookup_direct(ctx, spec_text: str, filename: str | None, key: str):
     if spec.query_style:
         return search(ctx, spec, None, filename if key is None else key)[0]
     impl = impl_for(spec.name)
+    taint_check(filename)
     check = getattr(impl, "open_check", None)
     if check is not None:
         check(ctx, filename)
