@@ -398,6 +398,9 @@ def match_ip(ctx, address: str, lst: str, label: str | None = None):
                     sep = "." if ver == 4 else ":"
                     key = "%s/%s" % (iptext.dotted(ver, value, sep), bits)
             return _lookup_item(ctx, head + ";" + item[semi + 1:], key, "host")
+        if item.startswith("@mx_"):
+            # Needs DNS (the DNS module): like a failed lookup, the list fails.
+            raise _NameNeeded()
         if item.startswith("@"):
             return False, None
         # A host name or wildcard: it needs the host's name from a reverse

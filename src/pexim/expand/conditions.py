@@ -91,6 +91,9 @@ class OneArg(Cond):
             hook = ctx.extra.get("auth_" + name)
             if hook is None:
                 if name == "ldapauth":
+                    if s.lstrip()[:4].lower() == "ldap":
+                        raise ExpansionError("ldapauth lookups must specify the username "
+                                             "and password")
                     raise ExpansionError("malformed parameter setting precedes LDAP URL")
                 return not self.want
             return bool(hook(s)) == self.want

@@ -167,8 +167,8 @@ def imap_utf7_encode(s: str, charset: str, sep: str, specials: str | None) -> st
         o = ord(ch)
         if ch == sep:
             plain = "."
-        elif ch == ".":
-            raise ExpansionError("imapfolder: illegal character '.'")
+        elif ch in "./":
+            raise ExpansionError("imapfolder: illegal character '%s'" % ch)
         elif ch == "&":
             plain = "&-"
         elif 0x20 <= o < 0x7F and ch not in "./" and ch not in specials:

@@ -223,7 +223,8 @@ def dewrap(s: str, wrap: str) -> str:
                     return s[start:i]
                 depth -= 1
             i += 1
-    raise CurlyError("missing '%s'" % wrap[1])
+    opened = s.lstrip(SPACE)[:1] == wrap[0]
+    raise CurlyError("missing '%s'" % (wrap[1] if opened else wrap[0]))
 
 
 def json_items(s: str):
@@ -368,6 +369,11 @@ def parse_extract(p, name, i):
     if p.s.startswith("fail", i) and p.ch(i + 4) in ("}", " ", "\t", ""):
         fail_at = i
         i = p.skip_ws(i + 4)
+    if p.ch(i) == "{" and len(args) == 5 and fail_at is None:
+        # Exim reads two arguments (three for a number), then yes/no strings.
+        lit = args[0].literal()
+        numeric = lit is not None and lit.strip().lstrip("-").isdigit()
+        p._yesno_curly("did not close with '}'", i if numeric else ends[3])
     if p.ch(i) != "}":
         p.curly("missing '}' closing extract")
     if not args:
@@ -976,6 +982,8 @@ class ReadSocket(Node):
             eol = subs[3]
         try:
             if spec.startswith("inet:"):
+                if ":" not in spec[5:]:
+                    raise ExpansionError("")     # Exim 4.96 gives no reason
                 host, _, port = spec[5:].rpartition(":")
                 sock = socket.create_connection((host.strip("[]"), int(port)), timeout)
             else:

@@ -219,7 +219,7 @@ def op_ipv6norm(ctx, sub, arg, name):
     if v == 4:
         value |= 0xFFFF << 32
     if name == "ipv6norm":
-        return ip.normal_v6(value)
+        return ip.normal_v6(value) if value else ":"   # Exim 4.96 prints ":" for ::
     return ip.dotted(6, value, ":")
 
 
