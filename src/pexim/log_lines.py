@@ -28,8 +28,9 @@ def timediff(seconds: float, sel) -> str:
 class Peer:
     """What the logs say about the sending side of a connection."""
 
-    fullhost: str | None = None        # $sender_fullhost (hostinfo.sender_fullhost), None if local
-    port: int = 0
+    # $sender_fullhost from hostinfo.sender_fullhost(..., log_port="incoming_port" in sel),
+    # which carries the port when +incoming_port is set; None for local callers.
+    fullhost: str | None = None
     interface_address: str | None = None
     interface_port: int = 0
     ident: str | None = None           # U=
@@ -45,8 +46,6 @@ def host_info(peer: Peer, sel) -> str:
         if "dnssec" in sel and peer.dnssec:
             out.append(" DS")
         out.append(" H=" + peer.fullhost)
-        if "incoming_port" in sel:
-            out.append(":%d" % peer.port)
     if "incoming_interface" in sel and peer.interface_address:
         out.append(" I=[%s]:%d" % (peer.interface_address, peer.interface_port))
     if peer.ident:
@@ -282,8 +281,6 @@ def smtp_connection(peer: Peer, sel, count: int | None = None) -> str:
     if not peer.fullhost:
         return "SMTP connection from " + (peer.ident or "unknown")
     who = peer.fullhost
-    if "incoming_port" in sel:
-        who += ":%d" % peer.port
     if "incoming_interface" in sel and peer.interface_address:
         who += " I=[%s]:%d" % (peer.interface_address, peer.interface_port)
     if count is not None:

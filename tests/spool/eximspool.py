@@ -34,6 +34,7 @@ begin acl
 acl_rcpt:
   accept set acl_c_foo = bar
          set acl_m0 = multi\\nline
+{acls}
 begin routers
 r:
   driver = accept
@@ -48,13 +49,13 @@ t:
 class Site:
     """A config, spool and log directory in a fresh world-readable temp dir."""
 
-    def __init__(self, extra: str = "", name: str = "site"):
+    def __init__(self, extra: str = "", name: str = "site", acls: str = ""):
         self.root = world_readable_tmpdir(f"pexim-{name}-")
         for d in ("spool", "log"):
             (self.root / d).mkdir()
             os.chown(self.root / d, *EXIM_OWNER)
         self.conf = self.root / "conf"
-        self.conf.write_text(BASE_CONFIG.format(root=self.root, extra=extra))
+        self.conf.write_text(BASE_CONFIG.format(root=self.root, extra=extra, acls=acls))
         os.chmod(self.conf, 0o644)
         self.spool = str(self.root / "spool")
 
