@@ -27,7 +27,8 @@ SUPPORT_FOR = ("crypteq", "iconv()", "IPv6", "OpenSSL", "DANE", "DKIM", "DNSSEC"
                "I18N", "OCSP", "PIPECONNECT", "PRDR", "PROXY", "Queue_Ramp", "SPF", "SRS",
                "TCP_Fast_Open")
 
-LOOKUPS = ("lsearch", "wildlsearch", "nwildlsearch", "iplsearch", "cdb", "dnsdb", "dsearch",
+LOOKUPS = ("lsearch", "wildlsearch", "nwildlsearch", "iplsearch", "cdb", "dbm", "dbmjz", "dbmnz",
+           "dnsdb", "dsearch",
            "json", "lmdb", "passwd", "redis", "sqlite")
 
 FIXED_NEVER_USERS = (0,)

@@ -98,12 +98,12 @@ def config_copy():
 # (features it will not provide), and the ones it adds (its own features).
 EXIM_ONLY_BUILTINS = {
     "_HAVE_PAM", "_HAVE_PERL", "_HAVE_DLFUNC", "_HAVE_SOCKS", "_HAVE_CONTENT_SCANNING",
-    "_HAVE_MOVE_FROZEN_MESSAGES", "_HAVE_LOOKUP_DBM", "_HAVE_LOOKUP_LDAP",
+    "_HAVE_MOVE_FROZEN_MESSAGES", "_HAVE_LOOKUP_LDAP",
     "_HAVE_LOOKUP_MYSQL", "_HAVE_LOOKUP_NIS", "_HAVE_LOOKUP_PGSQL",
 } | {f"_HAVE_MALWARE_{m}" for m in
      ("CMDLINE", "SOCK", "AVAST", "CLAMD", "SOPHIE", "FSECURE", "DRWEB", "FPROT6D", "FPROTD")}
 PEXIM_ONLY_BUILTINS = {"_HAVE_LOOKUP_LMDB", "_HAVE_LOOKUP_REDIS", "_DRIVER_TRANSPORT_QUEUEFILE",
-                       "_OPT_TRANSPORT_QUEUEFILE_DIRECTORY"}
+                       "_OPT_TRANSPORT_QUEUEFILE_DIRECTORY", "_OPT_MAIN_REDIS_SERVERS"}
 
 
 def _user_lines(text: str) -> str:

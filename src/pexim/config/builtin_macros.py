@@ -51,12 +51,12 @@ ACL_NAMES = (
 # Build features, in the order Exim creates their macros. pexim presents the
 # feature set of Debian's exim4-daemon-heavy (a GnuTLS build, so GnuTLS-style
 # configurations take the same .ifdef branches) less what it will not provide
-# (Perl, PAM, dlfunc, SOCKS, DBM/LDAP/MySQL/NIS/PgSQL lookups, malware
+# (Perl, PAM, dlfunc, SOCKS, LDAP/MySQL/NIS/PgSQL lookups, malware
 # scanning), plus the LMDB and Redis lookups.
 HAVE = (
     "CRYPTEQ", "ICONV", "IPV6", "TLS", "GNUTLS", "DKIM", "DNSSEC", "EVENT", "I18N", "OCSP",
     "PIPE_CONNECT", "PRDR", "PROXY", "NATIVE_SRS", "TCP_FASTOPEN", "SPF", "SRS", "DANE",
-    "TLS_RESUME", "LOOKUP_LSEARCH", "LOOKUP_CDB", "LOOKUP_DNSDB", "LOOKUP_DSEARCH",
+    "TLS_RESUME", "LOOKUP_LSEARCH", "LOOKUP_CDB", "LOOKUP_DBM", "LOOKUP_DNSDB", "LOOKUP_DSEARCH",
     "LOOKUP_JSON", "LOOKUP_LMDB", "LOOKUP_PASSWD", "LOOKUP_REDIS", "LOOKUP_SQLITE",
     "TRANSPORT_APPEND_MAILDIR", "TRANSPORT_APPEND_MAILSTORE", "TRANSPORT_APPEND_MBX",
 )
