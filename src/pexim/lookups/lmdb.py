@@ -44,9 +44,14 @@ class Lmdb:
 
     def find(self, ctx, filename, key, opts):
         env = _env(filename)
+        k = key.encode("latin-1")
+        if len(k) > env.max_key_size():
+            # py-lmdb answers "not found"; the C library (and so Exim) refuses.
+            raise LookupDefer("LMDB: lookup error: MDB_BAD_VALSIZE: Unsupported size of "
+                              "key/DB name/data, or wrong DUPFIXED size")
         try:
             with env.begin(buffers=False) as txn:
-                value = txn.get(key.encode("latin-1"))
+                value = txn.get(k)
         except _lmdb.Error as e:
             raise LookupDefer("LMDB: lookup error: %s" % _errtext(e, filename)) from None
         if value is None:

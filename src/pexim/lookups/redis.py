@@ -14,6 +14,7 @@ next server.
 from __future__ import annotations
 
 import redis as _redis
+from redis._parsers import _RESP2Parser as _BaseParser
 from redis.exceptions import ConnectionError as _RConnError
 from redis.exceptions import RedisError, ResponseError
 
@@ -23,11 +24,6 @@ from ..expand.errors import LookupDefer
 from ..expand.taint import is_tainted
 from ..lists import iter_list
 from . import NoCache, register
-
-try:                                   # redis-py >= 5
-    from redis._parsers import _RESP2Parser as _BaseParser
-except ImportError:                    # pragma: no cover - redis-py 4
-    from redis.connection import PythonParser as _BaseParser
 
 
 class _ExactParser(_BaseParser):
@@ -39,6 +35,8 @@ class _ExactParser(_BaseParser):
 
 
 _CONNS: dict[str, object] = {}
+# hiredis (Exim's client) speaks RESP2; redis-py >= 5 would negotiate RESP3.
+_PROTO = {"protocol": 2}
 _MAX_ARGS = 32
 _TIMEOUT = 60.0
 
@@ -98,14 +96,15 @@ def _connect(server_copy: str, host: str):
         sock = host[host.index("(") + 1:]
         sock = sock.split(")", 1)[0]
         conn = _redis.UnixDomainSocketConnection(path=sock, parser_class=_ExactParser,
-                                                 socket_timeout=_TIMEOUT)
+                                                 socket_timeout=_TIMEOUT, **_PROTO)
     else:
         port = 6379
         if ":" in host:
             host, p = host.split(":", 1)
             port = _atoi(p)
         conn = _redis.Connection(host=host, port=port, parser_class=_ExactParser,
-                                 socket_timeout=_TIMEOUT, socket_connect_timeout=_TIMEOUT)
+                                 socket_timeout=_TIMEOUT, socket_connect_timeout=_TIMEOUT,
+                                 **_PROTO)
     _CONNS[server_copy] = conn
     return conn
 
