@@ -5,6 +5,7 @@ lookups (``lsearch;/file``), regexes and wildcards.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Iterator
 
 from pexim.bytestr import SPACE, iscntrl, ispunct
@@ -60,6 +61,12 @@ def iter_list(s: str | None, sep: str | None = None, start: int | None = None) -
                 break
         item = "".join(parts)
         yield item.rstrip(SPACE)
+
+
+@lru_cache(maxsize=4096)
+def list_items(s: str) -> tuple[str, ...]:
+    """The items of list ``s`` (default separator), split once per process."""
+    return tuple(iter_list(s))
 
 
 def split_list(s: str | None, sep: str | None = None) -> list[str]:
@@ -126,13 +133,12 @@ def _regex_match(ctx, subject: str, pattern: str, caseless: bool) -> bool:
 def _lookup_item(ctx, item: str, key: str, kind: str):
     """``type;arg`` items: (matched, value). Single-key types use the subject."""
     from .expand.errors import ExpansionError, LookupDefer, PanicDie
-    from .lookups import LookupSpecError, lookup_direct, parse_spec
+    from .lookups import lookup_direct
     semi = item.find(";")
     spec_text, arg = item[:semi].strip(), item[semi + 1:].strip()
-    try:
-        spec = parse_spec(spec_text)
-    except LookupSpecError as e:
-        raise PanicDie(e.message) from None     # search_findtype() failure: fatal
+    spec = _spec(spec_text)
+    if isinstance(spec, str):
+        raise PanicDie(spec)                    # search_findtype() failure: fatal
     try:
         if spec.query_style:
             value = lookup_direct(ctx, spec_text, arg, None)
@@ -150,6 +156,17 @@ def _lookup_item(ctx, item: str, key: str, kind: str):
     return value is not None, value
 
 
+@lru_cache(maxsize=1024)
+def _spec(spec_text: str):
+    """The parsed lookup type of a list item, or the error text."""
+    from .lookups import LookupSpecError, parse_spec
+    try:
+        return parse_spec(spec_text)
+    except LookupSpecError as e:
+        return e.message
+
+
+@lru_cache(maxsize=4096)
 def _is_lookup(item: str) -> bool:
     semi = item.find(";")
     if semi <= 0:
@@ -160,12 +177,7 @@ def _is_lookup(item: str) -> bool:
 
 
 def _valid_type(spec: str) -> bool:
-    from .lookups import LookupSpecError, parse_spec
-    try:
-        parse_spec(spec)
-    except LookupSpecError:
-        return False
-    return True
+    return not isinstance(_spec(spec), str)
 
 
 def match_string(ctx, subject: str, pattern: str, kind: str, caseless: bool = True):
@@ -230,7 +242,7 @@ def _check_list(ctx, kind: str, lst: str, check, depth: int = 0,
     option name for named options (default: the quoted list text)."""
     trace = ctx.extra.get("list_trace") if ctx is not None and subject is not None else None
     yield_ok = True
-    for original in iter_list(lst):
+    for original in list_items(lst) if lst else ():
         item = original
         yield_ok = True
         while item.startswith("!"):

@@ -11,7 +11,7 @@ from pexim.config.errors import ConfigError
 _NOT_YET = {
     "-bd": "the daemon", "-bdf": "the daemon", "-bt": "address testing",
     "-bv": "address verification", "-bvs": "sender verification",
-    "-bh": "host checking", "-bhc": "host checking", "-bs": "SMTP on stdin",
+    "-bs": "SMTP on stdin",
     "-bS": "batched SMTP", "-bm": "message submission", "-bp": "queue listing",
     "-bpa": "queue listing", "-bpc": "queue counting", "-bpr": "queue listing",
     "-bpra": "queue listing", "-bpru": "queue listing", "-bpu": "queue listing",
@@ -73,6 +73,9 @@ def dispatch(inv) -> int:
             sys.stderr.write(f"{timestamp()} {PURGE_WARNING}\n")
         print(f"Configuration file is {config.filename}")
         return 0
+    if mode in ("-bh", "-bhc"):
+        from pexim.commands.hostcheck import run as hostcheck
+        return hostcheck(config, inv)
     if mode == "-bP":
         from pexim.commands.info import print_options
         return print_options(config, inv.args, no_labels="-n" in inv.flags)

@@ -232,6 +232,6 @@ def _read_acls(reader: LineReader, config: Config) -> None:
             config.acls[name] = current
             continue
         try:
-            acl_parse.add_line(current.statements, line, reader.filename, reader.lineno)
+            acl_parse.add_line(current.statements, line, reader._src.filename, reader._src.lineno)
         except acl_parse.AclSyntaxError as err:
             raise reader.error(f"error in ACL: {err}") from None
