@@ -44,7 +44,7 @@ lint: $(PY)
 	$(VENV)/bin/ruff check src tests bench
 
 bench: $(PY) debs
-	$(PY) bench/run.py
+	$(PY) bench/run.py && $(PY) bench/expand_bench.py
 
 clean:
 	rm -rf $(VENV) var build src/*.egg-info

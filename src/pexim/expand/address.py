@@ -4,6 +4,9 @@ ${addresses}."""
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 _SPECIALS = '()<>@,;:\\".[]'
 _SPACE = " \t\n\r"
 
@@ -37,10 +40,11 @@ def _skip_ws(s: str, i: int) -> int:
     return i
 
 
+_ATOM = re.compile(r'[^()<>@,;:\\".\[\] \t\n\r\x00-\x1f]*')
+
+
 def _atom(s: str, i: int) -> tuple[str, int]:
-    j = i
-    while j < len(s) and s[j] not in _SPECIALS and s[j] not in _SPACE and ord(s[j]) >= 32:
-        j += 1
+    j = _ATOM.match(s, i).end()
     return s[i:j], j
 
 
@@ -118,9 +122,15 @@ def _addr_spec(s: str, i: int) -> tuple[str | None, int, int]:
     return local, 0, i
 
 
+@lru_cache(maxsize=4096)
 def extract_address(s: str, allow_group: bool = False) -> tuple[str | None, str, int]:
     """(address or None, error, domain offset) for one address with optional
-    phrase and <route-addr>, like parse_extract_address()."""
+    phrase and <route-addr>, like parse_extract_address().  Results are plain
+    str (callers re-apply taint), so they are cached."""
+    return _extract_address(str(s), allow_group)
+
+
+def _extract_address(s: str, allow_group: bool) -> tuple[str | None, str, int]:
     n = len(s)
     i = _skip_ws(s, 0)
     if i >= n:

@@ -11,8 +11,10 @@ import os
 
 from pexim.bytestr import SPACE, isalpha, strcmpic
 
+from .. import lists as _lists
 from . import arith, regex
 from .errors import ExpansionError, ForcedFail
+from .ip import ip_version as _ip_version
 
 NAMES = (
     "<", "<=", "=", "==", ">", ">=", "acl", "and", "bool", "bool_lax", "crypteq", "def",
@@ -152,9 +154,8 @@ class TwoArg(Cond):
                 ctx.nvars = regex.groups(m)
             return bool(m) == self.want
         if name in ("inlist", "inlisti"):
-            from ..lists import iter_list
             found = False
-            for item in iter_list(b):
+            for item in _lists.list_items(b) if b else ():
                 if (item == a) if name == "inlist" else strcmpic(item, a) == 0:
                     found = True
                     ctx.value = item
@@ -162,10 +163,9 @@ class TwoArg(Cond):
             return found == self.want
         if name == "crypteq":
             return crypteq(a, b) == self.want
-        from .. import lists
+        lists = _lists
         if name == "match_ip":
-            from .ip import ip_version
-            if a and ip_version(a) == 0:
+            if a and _ip_version(a) == 0:
                 raise ExpansionError('"%s" is not an IP address' % a)
         try:
             ok, value = lists.match_condition(ctx, name, a, b)

@@ -167,7 +167,7 @@ def imap_utf7_encode(s: str, charset: str, sep: str, specials: str | None) -> st
         o = ord(ch)
         if ch == sep:
             plain = "."
-        elif ch in "./":
+        elif ch in "./" and ch not in specials:
             raise ExpansionError("imapfolder: illegal character '%s'" % ch)
         elif ch == "&":
             plain = "&-"

@@ -372,8 +372,8 @@ def parse_extract(p, name, i):
     if p.ch(i) == "{" and len(args) == 5 and fail_at is None:
         # Exim reads two arguments (three for a number), then yes/no strings.
         lit = args[0].literal()
-        numeric = lit is not None and lit.strip().lstrip("-").isdigit()
-        p._yesno_curly("did not close with '}'", i if numeric else ends[3])
+        if lit is not None and not lit.strip().lstrip("-").isdigit():
+            p._yesno_curly("did not close with '}'", ends[3])
     if p.ch(i) != "}":
         p.curly("missing '}' closing extract")
     if not args:
