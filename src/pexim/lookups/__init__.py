@@ -6,8 +6,8 @@ A lookup module defines a class with ``name``, ``query_style`` and
 plus optional ``open_check(ctx, filename)`` and ``quote(s, opt)``.  ``find`` may
 return ``NoCache(value)`` for a result Exim does not cache (a write, no rows).
 Results are cached per unit of work in ``ctx.lookup_cache`` as Exim caches
-them per process: by type, file and key, with the options; ``cache=no_rd``
-skips reading the cache.
+them per process: by type and file, then key, with the options; ``cache=no_rd``
+skips reading the cache; a NoCache result empties the cache of its file.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from ..expand.taint import is_tainted
 STAR, STARAT = 1, 2
 
 _REGISTRY: dict[str, object] = {}
+_LOADED: list[bool] = []
 
 # Types Exim 4.96 (Debian heavy) knows; those pexim lacks fail at lookup time.
 KNOWN_TYPES = {
@@ -43,7 +44,7 @@ def register(impl) -> None:
 
 
 def _load() -> None:
-    if _REGISTRY:
+    if _LOADED:                     # modules may also have been imported one by one
         return
     from . import (  # noqa: F401 - registration side effects
         cdb,
@@ -56,6 +57,7 @@ def _load() -> None:
         redis,
         sqlite,
     )
+    _LOADED.append(True)
 
 
 class NoCache:
@@ -147,8 +149,12 @@ def _one(ctx, impl, filename, key, opts):
     """internal_search_find(): an empty key fails; results are cached."""
     if not key:
         return None
-    cache = getattr(ctx, "lookup_cache", None)
-    ckey = (impl.name, filename, key)
+    caches = getattr(ctx, "lookup_cache", None)
+    cache = None
+    if caches is not None:
+        cache = caches.get((impl.name, filename))
+        if cache is None:
+            cache = caches[(impl.name, filename)] = {}
     no_rd = False
     ret_key = False
     if opts:
@@ -158,15 +164,18 @@ def _one(ctx, impl, filename, key, opts):
             elif o == "ret=key" and not impl.query_style:
                 ret_key = True
     if cache is not None and not no_rd:
-        hit = cache.get(ckey)
+        hit = cache.get(key)
         if hit is not None and hit[0] == opts:
             value = hit[1]
             return str(key) if ret_key and value is not None else value
     value = impl.find(ctx, filename, key, opts)
     if isinstance(value, NoCache):
+        # Exim: a lookup that changed data forgets everything cached for its file.
         value = value.value
+        if cache is not None:
+            cache.clear()
     elif cache is not None:
-        cache[ckey] = (opts, value)
+        cache[key] = (opts, value)
     return str(key) if ret_key and value is not None else value
 
 
@@ -246,7 +255,8 @@ def taint_check(filename: str | None) -> None:
 def quote_for(ltype: str, opt: str | None, s: str) -> str:
     """${quote_<type>:...}: lookup-specific quoting."""
     findtype(ltype)
-    impl = _REGISTRY.get(ltype) if _REGISTRY else (_load() or _REGISTRY.get(ltype))
+    _load()
+    impl = _REGISTRY.get(ltype)
     quote = getattr(impl, "quote", None) if impl is not None else None
     if quote is not None:
         r = quote(s, opt)
