@@ -39,11 +39,13 @@ def cases(name: str) -> list[str]:
 
 
 def table(name: str) -> list[tuple[str, str]]:
-    """(expansion, expected) pairs: lines "expansion<TAB>expected", \\n and \\t escaped."""
+    """(expansion, expected) pairs: lines "expansion<TAB>expected"; in the expected
+    text <NL>, <TAB> and <SOH> stand for a newline, a tab and a \\x01."""
     out = []
     for line in cases(name):
         expr, _, want = line.partition("\t")
-        out.append((expr, want.replace("\\n", "\n").replace("\\t", "\t")))
+        want = want.replace("<NL>", "\n").replace("<TAB>", "\t").replace("<SOH>", "\x01")
+        out.append((expr, want))
     return out
 
 
