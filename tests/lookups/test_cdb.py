@@ -74,3 +74,15 @@ def test_rebuilt_file_is_reread(tmp_path):
                        input=b"+1,%d:k->%s\n\n" % (len(value), value), check=True)
         tmp.rename(f)
         assert expand_string("${lookup{k}cdb{%s}}" % f, ExpandContext()) == value.decode()
+
+
+def test_tainted_file_name_refused(tmp_path):
+    """Exim refuses (and logs) a tainted file name for a single-key lookup."""
+    from pexim.expand import Tainted
+    f = tmp_path / "t.cdb"
+    f.write_bytes(bytes(2048))
+    ctx = ExpandContext(values={"local_part": Tainted(str(f))})
+    with pytest.raises(ExpansionError) as e:
+        expand_string("${lookup{k}cdb{$local_part}}", ctx)
+    assert e.value.message == "Tainted filename for search: '%s'" % f
+    assert expand_string("${lookup{k}cdb{%s}{y}{n}}" % f, ExpandContext()) == "n"
