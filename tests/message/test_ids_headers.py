@@ -12,7 +12,13 @@ from eximspool import Site, needs_exim_root  # noqa: E402
 
 from pexim.config.loader import load  # noqa: E402
 from pexim.expand import ExpandContext  # noqa: E402
-from pexim.message.headers import Submission, local_fixups, received_header, typed  # noqa: E402
+from pexim.message.headers import (  # noqa: E402
+    Submission,
+    apply_local_fixups,
+    local_fixups,
+    received_header,
+    typed,
+)
 from pexim.message.hostinfo import sender_fullhost, sender_rcvhost  # noqa: E402
 from pexim.message.ids import (  # noqa: E402
     MessageIdGenerator,
@@ -110,3 +116,18 @@ def test_fixups_keep_existing_headers_and_add_sender_for_untrusted():
     added = local_fixups(existing, sub, 0)
     assert [h.text for h in added] == ["Sender: U Ser <u@q.example>\n"]
     assert local_fixups([typed("From: u@q.example\n")], sub, 0)[1].text.startswith("Date:")
+
+
+@needs_exim_root
+def test_resent_fixups_go_to_the_top_as_in_exim():
+    """A resent message gets Resent-Date: and Resent-Message-Id: first (exim -odq)."""
+    site = Site(name="resent")
+    site.exim("-odq", "r@y.example", input=b"Resent-From: x@y\nSubject: a\n\nx\n")
+    mid = site.last_id()
+    msg = parse_header_file(site.file(mid, "-H"))
+    sub = Submission(mid, "test.example", "test.example", "root@test.example", "root", "root",
+                     trusted=True, resent=True)
+    headers = [typed("Resent-From: x@y\n", True), typed("Subject: a\n", True)]
+    apply_local_fixups(headers, sub, msg.received_time[0])
+    want = [h.text.split(":")[0] for h in msg.headers if not h.text.startswith("Received:")]
+    assert [h.text.split(":")[0] for h in headers] == want

@@ -12,54 +12,18 @@ import time
 from pexim.expand import Tainted
 from pexim.expand.address import extract_address
 from pexim.expand.ip import is_ip_address
+from pexim.message.envelope import HTYPE_OLD, Header, header_type
+from pexim.message.headers import Submission, apply_local_fixups
+from pexim.message.ids import format_id
 
 UUCP_FROM_PATTERN = (r"^From\s+(\S+)\s+(?:[a-zA-Z]{3},?\s+)?(?:[a-zA-Z]{3}\s+\d?\d|"
                      r"\d?\d\s+[a-zA-Z]{3}\s+\d\d(?:\d\d)?)\s+\d\d?:\d\d?")
 MESSAGE_BODY_VISIBLE = 500
 
 
-HTYPE_OLD = "*"
-_HTYPES = {"bcc": "B", "cc": "C", "from": "F", "message-id": "I", "received": "P",
-           "reply-to": "R", "sender": "S", "to": "T"}
-_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-
-class Header:
-    """One header line (full text, folding and final newline) and Exim's htype."""
-
-    __slots__ = ("text", "type")
-
-    def __init__(self, text: str, htype: str = " "):
-        self.text = text
-        self.type = htype
-
-
-def header_type(text: str, resent: bool) -> str:
-    """The htype receive_msg() gives a header (Resent-* count when present)."""
-    name = text.split(":", 1)[0].rstrip(" \t").lower()
-    if name.startswith("resent-"):
-        if not resent:
-            return " "
-        name = name[7:]
-        if name in ("message-id", "received"):
-            return " "
-    elif resent and name in ("bcc", "cc", "from", "reply-to", "sender", "to"):
-        return " "
-    return _HTYPES.get(name, " ")
-
-
-def base62(value: int, width: int) -> str:
-    out = []
-    for _ in range(width):
-        value, r = divmod(value, 62)
-        out.append(_BASE62[r])
-    return "".join(reversed(out))
-
-
 def new_message_id(now: float) -> str:
-    """An id in Exim 4.96's format: time, pid and 1/2000 s, base 62."""
-    usec = int((now - int(now)) * 1e6)
-    return "%s-%s-%s" % (base62(int(now), 6), base62(os.getpid(), 6), base62(usec // 500, 2))
+    """The id -bem shows as $message_exim_id: this process, this moment."""
+    return format_id(int(now), os.getpid(), int((now - int(now)) * 1e6))
 
 
 class CommandLineError(Exception):
@@ -273,20 +237,13 @@ def read_message(data: bytes, ctx, flags: dict, qualify: str, login: str, name: 
     if not msg.headers:
         out.write(b"Warning: no message headers read\n")
     resents = any(h.text[:7].lower() == "resent-" for h in msg.headers)
-    have_from = have_date = have_id = False
     for h in msg.headers:
         hname = h.text.split(":", 1)[0].rstrip(" \t").lower()
         is_resent = hname.startswith("resent-")
         base = hname[7:] if is_resent else hname
         h.type = header_type(h.text, resents)
-        if base == "date" and (not resents or is_resent):
-            have_date = True
-        elif base in ("delivery-date", "envelope-to"):
+        if base in ("delivery-date", "envelope-to"):
             h.type = HTYPE_OLD
-        elif base == "from" and (not resents or is_resent):
-            have_from = True
-        elif base == "message-id" and (not resents or is_resent):
-            have_id = True
         elif base == "return-path" and not is_resent:
             h.type = HTYPE_OLD
             rp = h.text[12:].strip(" \t\n\r\v\f")
@@ -294,26 +251,16 @@ def read_message(data: bytes, ctx, flags: dict, qualify: str, login: str, name: 
                 rp = rp[1:-1]
             v["return_path"] = Tainted(rp)
             out.write(b'Return-path taken from "Return-path:" header line\n')
-    prefix = "Resent-" if resents else ""
     now = time.time()
     mid = new_message_id(now)
     v["message_id"] = v["message_exim_id"] = mid
-    if not have_id and fixups:
-        domain = ctx.main_option("primary_hostname") or ""
-        _add(msg, not resents, Header("%sMessage-Id: <E%s@%s>\n" % (prefix, mid, domain), "I"))
-    if not have_from and fixups:
-        sender = v.get("sender_address") or ""
-        oname = name if not flags.get("sender_forced") else ""
-        if not sender:
-            text_from = "%sFrom: %s%s%s@%s%s\n" % (prefix, oname, " <" if oname else "", login,
-                                                  qualify, ">" if oname else "")
-        else:
-            text_from = "%sFrom: %s%s%s%s\n" % (prefix, oname, " <" if oname else "", sender,
-                                              ">" if oname else "")
-        msg.headers.append(Header(text_from, "F"))
-    if not have_date and fixups:
-        from pexim.expand.variables import tod
-        _add(msg, not resents, Header("%sDate: %s\n" % (prefix, tod("full", now)), " "))
+    if fixups:
+        forced = bool(flags.get("sender_forced"))
+        apply_local_fixups(msg.headers, Submission(
+            message_id=mid, primary_hostname=ctx.main_option("primary_hostname") or "",
+            qualify_domain=qualify, sender=v.get("sender_address") or "",
+            originator_login=login, originator_name=name, trusted=True,
+            sender_forced=forced, local_from_check=False, resent=resents), now)
     # read_message_body()
     header_size = size
     body_lines = 0

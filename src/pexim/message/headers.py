@@ -99,6 +99,16 @@ def local_fixups(headers: list[Header], sub: Submission, now: float) -> list[Hea
     return added
 
 
+def apply_local_fixups(headers: list[Header], sub: Submission, now: float) -> None:
+    """Add the fix-ups where Exim puts them: at the end, except that a resent
+    message gets its Resent-Message-Id: and Resent-Date: at the top."""
+    for h in local_fixups(headers, sub, now):
+        if sub.resent and h.type != HTYPE_FROM and h.type != HTYPE_SENDER:
+            headers.insert(0, h)
+        else:
+            headers.append(h)
+
+
 def _from_is_login(from_hdr: Header, sub: Submission) -> bool:
     """Whether the From: header holds exactly the caller's own address."""
     from pexim.expand.address import extract_address
