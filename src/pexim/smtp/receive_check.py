@@ -4,30 +4,10 @@ is not real. The real receive path will write the spool instead."""
 
 from __future__ import annotations
 
-import os
-import time
-
 from pexim.acl import where as W
 from pexim.expand import Tainted
 from pexim.expand.variables import tod
-
-_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-
-def _b62(n: int, width: int) -> str:
-    out = []
-    for _ in range(width):
-        n, r = divmod(n, 62)
-        out.append(_B62[r])
-    return "".join(reversed(out))
-
-
-def message_id(now: float | None = None) -> str:
-    """A 4.96-style message id: time, pid and fraction of a second."""
-    now = time.time() if now is None else now
-    sec = int(now)
-    frac = int((now - sec) * 1000000) // 500
-    return "%s-%s-%s" % (_b62(sec, 6), _b62(os.getpid(), 6), _b62(frac, 2))
+from pexim.message.ids import MessageIdGenerator
 
 
 class _Message:
@@ -78,12 +58,14 @@ def received_header(session, env, msgid: str) -> str:
                 "(Exim $version_number)\n\t"
                 "${if def:sender_address {(envelope-from <$sender_address>)\n\t}}"
                 "id $message_exim_id${if def:received_for {\n\tfor $received_for}}")
+    # Under -bh exim 4.96 appends the date after "; " on the same line (the
+    # spool's Received: is folded before the date; see message.headers).
     return session.expand(str(text)) + "; " + tod("full") + "\n"
 
 
 def receive_for_hostcheck(session, env, data: list[bytes], server) -> bytes:
     session.check_host("ignore_fromline_hosts")
-    msgid = message_id()
+    msgid = MessageIdGenerator().new_id()
     headers, body = _split_headers(data)
     received = received_header(session, env, msgid)
     size = len(received) + sum(len(h) for h in headers) + 1 + len(body) + 1
