@@ -91,7 +91,8 @@ def make_workdir() -> str:
             with open(out, "wb") as f:
                 f.write(data.replace(PLACEHOLDER.encode(), wd.encode()))
             os.chmod(out, 0o644)
-    for d in ("spool", "spool/log"):
+    # Empty directories the cases rely on (git keeps no empty directory).
+    for d in ("spool", "spool/log", "aux/dir/sub"):
         os.makedirs(os.path.join(wd, d), exist_ok=True)
         os.chmod(os.path.join(wd, d), 0o755)
     with open(os.path.join(HERE, "expand.conf"), encoding="latin-1") as f:
