@@ -197,6 +197,8 @@ def match_string(ctx, subject: str, pattern: str, kind: str, caseless: bool = Tr
     if kind == "domain" and pattern == "@":
         from .expand.variables import primary_hostname
         return subject.lower() == primary_hostname(ctx).lower(), None
+    if kind == "domain" and pattern.startswith("@mx_"):
+        return _match_mx(ctx, subject, pattern), pattern
     if kind == "domain" and pattern == "@[]":
         if subject.startswith("[") and subject.endswith("]"):
             lit = subject[1:-1]
@@ -209,6 +211,60 @@ def match_string(ctx, subject: str, pattern: str, kind: str, caseless: bool = Tr
     if caseless:
         return subject.lower() == pattern.lower(), None
     return subject == pattern, None
+
+
+def local_addresses(ctx) -> set[str]:
+    """The addresses that count as this host: local_interfaces and
+    extra_local_interfaces, where 0.0.0.0 or ::0 stand for every interface."""
+    config = getattr(ctx, "config", None)
+    texts = ["<; ::0 ; 0.0.0.0"] if config is None else [
+        config.main.get("local_interfaces") or "", config.main.get("extra_local_interfaces") or ""]
+    out: set[str] = set()
+    for text in texts:
+        for item in iter_list(text):
+            addr = item[1:item.find("]")] if item.startswith("[") else item
+            if addr.count(".") == 4 and ":" not in addr:      # a.b.c.d.port
+                addr = addr.rsplit(".", 1)[0]
+            if addr in ("0.0.0.0", "::0", "::"):
+                out.update(local_interface_addresses())
+            else:
+                out.add(addr)
+    return out
+
+
+def _match_mx(ctx, domain: str, pattern: str) -> bool:
+    """@mx_any, @mx_primary, @mx_secondary (with /ignore=<host list>): does an
+    MX of `domain` point at this host (or at a hosts_treat_as_local domain)?"""
+    from pexim.dns import AGAIN, OK, Resolver
+
+    name, _, option = pattern.partition("/")
+    which = name[4:]
+    ignore = option[7:] if option.startswith("ignore=") else ""
+    resolver = Resolver.for_context(ctx)
+    answer = resolver.lookup_sync(domain, "MX")
+    if answer.rc == AGAIN:
+        raise ListDefer(f"DNS lookup of {domain} (MX) gave DEFER")
+    if answer.rc != OK:
+        return False
+    local = local_addresses(ctx)
+    as_local = ctx.config.main.get("hosts_treat_as_local") if ctx.config is not None else None
+    records = sorted(answer.records, key=lambda r: r.preference)
+    best = records[0].preference if records else 0
+    primary = secondary = False
+    for record in records:
+        host = record.exchange.to_text(omit_final_dot=True)
+        rc, addrs = resolver.addresses_sync(host)
+        addrs = [a for a in addrs if not (ignore and match_ip(ctx, a, ignore)[0])]
+        is_local = any(a in local for a in addrs) or bool(
+            as_local and match_domain(ctx, host, as_local)[0])
+        if is_local:
+            primary |= record.preference == best
+            secondary |= record.preference != best
+    if which == "any":
+        return primary or secondary
+    if which == "primary":
+        return primary
+    return secondary and not primary
 
 
 def match_string_item(ctx, subject: str, pattern: str, expand: bool) -> bool:

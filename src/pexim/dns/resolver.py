@@ -9,6 +9,7 @@ answers are remembered for the unit of work (a DnsCache per message).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import re
 from dataclasses import dataclass, field
@@ -85,6 +86,17 @@ class Resolver:
         self._trust_aa = _domain_matcher(trust_aa)
 
     @classmethod
+    def for_context(cls, ctx) -> Resolver:
+        """The resolver of an expansion context (one per unit of work, made on first use)."""
+        resolver = ctx.extra.get("resolver")
+        if resolver is None:
+            config = getattr(ctx, "config", None)
+            resolver = (cls.from_config(config.main) if config is not None
+                        else cls(nameservers_from_environment(os.environ)))
+            ctx.extra["resolver"] = resolver
+        return resolver
+
+    @classmethod
     def from_config(cls, main) -> Resolver:
         """A resolver set up from the main options (dns_retrans, dns_retry, ...)."""
         return cls(nameservers_from_environment(os.environ),
@@ -97,7 +109,25 @@ class Resolver:
                    trust_aa=main.get("dns_trust_aa"))
 
     def lookup_sync(self, name: str, rdtype: str, cache: DnsCache | None = None) -> DnsAnswer:
-        return asyncio.run(self.lookup(name, rdtype, cache))
+        """For synchronous callers (list matching); works inside an event loop too."""
+        coro = self.lookup(name, rdtype, cache)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(coro)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, coro).result()
+
+    def addresses_sync(self, name: str, cache: DnsCache | None = None) -> tuple[str, list[str]]:
+        """(rc, addresses) of a host name: A then AAAA; OK if either has any."""
+        found, rcs = [], []
+        for rdtype in ("A", "AAAA"):
+            answer = self.lookup_sync(name, rdtype, cache)
+            rcs.append(answer.rc)
+            found += [r.address for r in answer.records]
+        if found:
+            return OK, found
+        return (AGAIN if AGAIN in rcs else NOMATCH), []
 
     async def lookup(self, name: str, rdtype: str, cache: DnsCache | None = None) -> DnsAnswer:
         rdtype = rdtype.upper()
