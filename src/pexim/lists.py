@@ -433,7 +433,60 @@ def local_interface_addresses() -> list[str]:
     return out
 
 
-def match_ip(ctx, address: str, lst: str, label: str | None = None):
+def _host_unknown(ctx):
+    """A name or address could not be found (section "Behaviour when an IP address
+    or name cannot be found"): no match, unless +ignore_unknown/+include_unknown."""
+    flags = ctx.extra.get("host_flags") or ()
+    if "+ignore_unknown" in flags:
+        return False, None
+    if "+include_unknown" in flags:
+        return True, None
+    raise _NameNeeded()
+
+
+def _host_deferred(ctx, what: str):
+    flags = ctx.extra.get("host_flags") or ()
+    if "+ignore_defer" in flags:
+        return False, None
+    if "+include_defer" in flags:
+        return True, None
+    raise ListDefer(f"host lookup for {what} deferred")
+
+
+def _match_host_name(ctx, address: str, item: str):
+    """A host-list item naming hosts: a full name is looked up forwards; a
+    wildcard or regex is matched against the client's (confirmed) names."""
+    from pexim.dns import AGAIN, OK, Resolver
+    from pexim.dns.hostnames import host_addresses, host_names
+
+    resolver = Resolver.for_context(ctx)
+    if item == "@":
+        from .expand.variables import primary_hostname
+        item = primary_hostname(ctx)
+    if not item.startswith(("*", "^")):
+        rc, addrs = host_addresses(resolver, item)
+        if rc == AGAIN:
+            return _host_deferred(ctx, item)
+        if rc != OK:
+            return _host_unknown(ctx)
+        return address in addrs, None
+    values = ctx.values
+    if values.get("sender_host_address") == address and values.get("sender_host_name"):
+        names = [values["sender_host_name"]]
+    else:
+        rc, names = host_names(resolver, address)
+        if rc == AGAIN:
+            return _host_deferred(ctx, address)
+        if rc != OK:
+            return _host_unknown(ctx)
+        if values.get("sender_host_address") == address:
+            values["sender_host_name"] = names[0]
+    return any(match_string(ctx, n, item, "domain")[0] for n in names), None
+
+
+def match_ip(ctx, address: str, lst: str, label: str | None = None, names: bool = False):
+    """A host list against a client: `names` allows items that need DNS (ACL
+    `hosts` and host-list options do that; the match_ip condition does not)."""
     from .expand import ip as iptext
     if address.lower().startswith("::ffff:") and iptext.is_ip_address(address[7:])[0] == 4:
         address = address[7:]
@@ -467,20 +520,13 @@ def match_ip(ctx, address: str, lst: str, label: str | None = None):
                     key = "%s/%s" % (iptext.dotted(ver, value, sep), bits)
             return _lookup_item(ctx, head + ";" + item[semi + 1:], key, "host")
         if item.startswith("@mx_"):
-            # Needs DNS (the DNS module): like a failed lookup, the list fails.
-            raise _NameNeeded()
-        if item.startswith("@"):
+            return _host_unknown(ctx)       # not a host-list item: as a failed lookup
+        if item.startswith("@") and item != "@":
             return False, None
-        # A host name or wildcard: it needs the host's name from a reverse
-        # lookup, which pexim does not do yet (DNS module); as when that
-        # lookup fails, the list does not match unless +ignore_unknown or
-        # +include_unknown came before.
-        flags = ctx.extra.get("host_flags") or ()
-        if "+ignore_unknown" in flags:
-            return False, None
-        if "+include_unknown" in flags:
-            return True, None
-        raise _NameNeeded()
+        if not names:
+            # match_ip and friends: names are not looked up; as a failed lookup.
+            return _host_unknown(ctx)
+        return _match_host_name(ctx, address, item)
 
     ctx.extra["host_flags"] = set()
     try:

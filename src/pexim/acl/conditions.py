@@ -8,6 +8,7 @@ result code before negation.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
 from pexim import lists
@@ -119,7 +120,8 @@ def _hosts(engine, c, arg, res):
     address = str(engine.ctx.values.get("sender_host_address") or "")
     if not address:
         return W.FAIL if arg.strip() else W.FAIL
-    return _list_result(engine, res, lists.match_ip, address, arg, data_var="host_data")
+    return _list_result(engine, res, partial(lists.match_ip, names=True), address, arg,
+                        data_var="host_data")
 
 
 def _encrypted(engine, c, arg, res):

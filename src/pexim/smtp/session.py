@@ -179,7 +179,7 @@ class Session:
             return False
         try:
             text = self.expand(str(text))
-            ok, _ = lists.match_ip(self.ctx, self.host_address, text, label=option)
+            ok, _ = lists.match_ip(self.ctx, self.host_address, text, label=option, names=True)
         except (ExpansionError, lists.ListDefer):
             return True
         return ok
