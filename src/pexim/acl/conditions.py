@@ -12,7 +12,7 @@ from functools import partial
 from typing import Callable
 
 from pexim import lists
-from pexim.acl import verify
+from pexim.acl import dnslists, ratelimit, verify
 from pexim.acl import where as W
 from pexim.expand import ExpansionError
 
@@ -146,14 +146,14 @@ SPECS: dict[str, Spec] = {
     "authenticated": Spec(_authenticated, False,
                           forbids=frozenset({W.NOTSMTP, W.NOTSMTP_START, W.CONNECT, W.HELO})),
     "condition": Spec(_condition, True),
-    "dnslists": Spec(_not_yet("dnslists"), True,
+    "dnslists": Spec(dnslists.run, True,
                      forbids=frozenset({W.NOTSMTP, W.NOTSMTP_START})),
     "domains": Spec(_domains, False, forbids=W.all_but(W.RCPT, W.VRFY, W.PRDR)),
     "encrypted": Spec(_encrypted, False,
                       forbids=frozenset({W.NOTSMTP, W.NOTSMTP_START, W.HELO})),
     "hosts": Spec(_hosts, False, forbids=frozenset({W.NOTSMTP, W.NOTSMTP_START})),
     "local_parts": Spec(_local_parts, False, forbids=W.all_but(W.RCPT, W.VRFY, W.PRDR)),
-    "ratelimit": Spec(_not_yet("ratelimit"), True),
+    "ratelimit": Spec(ratelimit.run, True),
     "recipients": Spec(_recipients, False, forbids=W.all_but(W.RCPT, W.PRDR)),
     "sender_domains": Spec(_sender_domains, False, forbids=_NO_SENDER),
     "senders": Spec(_senders, False, forbids=_NO_SENDER),

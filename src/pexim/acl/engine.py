@@ -33,6 +33,22 @@ _MSGCOND = {
 }
 
 
+class _MessageSet(set):
+    """warn_logged: the session clears it when a message is reset (smtp_reset);
+    clearing it also forgets the per-message ratelimit results."""
+
+    __slots__ = ("on_clear",)
+
+    def __init__(self, *a):
+        super().__init__(*a)
+        self.on_clear = []
+
+    def clear(self):
+        super().clear()
+        for hook in self.on_clear:
+            hook()
+
+
 @dataclass
 class AclState:
     """What ACLs leave behind for the session/message (reset per message)."""
@@ -40,7 +56,7 @@ class AclState:
     added_headers: list[str] = field(default_factory=list)
     removed_headers: list[str] = field(default_factory=list)
     controls: dict[str, object] = field(default_factory=dict)
-    warn_logged: set[str] = field(default_factory=set)
+    warn_logged: set[str] = field(default_factory=_MessageSet)
     log_reject_target: tuple[str, ...] = ("main", "reject")
     temp_details: bool = False
     queue_name: str | None = None
@@ -89,6 +105,9 @@ class Engine:
     def check(self, where: str, text: str | None, recipient: str | None = None):
         """acl_check(): run the ACL named/held in `text` for `where`."""
         state = self.host.state
+        rl = getattr(self, "_ratelimit_trees", None)
+        if rl is not None:
+            rl.cmd.clear()               # acl_check(): ratelimiters_cmd = NULL
         state.log_reject_target = ("main", "reject")
         state.temp_details = False
         self.ctx.values["acl_verify_message"] = ""
