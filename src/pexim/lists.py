@@ -201,10 +201,8 @@ def match_string(ctx, subject: str, pattern: str, kind: str, caseless: bool = Tr
         return _match_mx(ctx, subject, pattern), pattern
     if kind == "domain" and pattern == "@[]":
         if subject.startswith("[") and subject.endswith("]"):
-            lit = subject[1:-1]
-            if lit[:5].lower() == "ipv6:":
-                lit = lit[5:]
-            return lit in local_interface_addresses(), None
+            # exim compares the literal as it is: "[IPv6:::1]" is no local address
+            return subject[1:-1] in local_interface_addresses(), None
         return False, None
     if _is_lookup(pattern):
         return _lookup_item(ctx, pattern, subject, kind)

@@ -3,7 +3,10 @@
 Cases are data files, one session each: tests/data/smtp/*.case and
 tests/data/acl/*.case. A case holds `ip: ADDRESS`, then `=== config` and
 `=== input` sections; each input line is sent with CRLF (`<EOF>` ends the input
-without QUIT). Expected output always comes from running real exim.
+without QUIT). A line `raw: TEXT` sends TEXT exactly, after Python escapes
+(`\\r`, `\\n`, `\\x00`) and `{N*C}` (C repeated N times) are expanded, with no
+line ending added: bare LFs, NULs and overlong lines. Expected output always
+comes from running real exim.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ EXIM = shutil.which("exim") or "/usr/sbin/exim"
 ROOT = Path(__file__).resolve().parents[2]
 
 _MSGID = re.compile(rb"\b[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b")
+_REPEAT = re.compile(r"\{(\d+)\*(.)\}")
 _DATE = re.compile(rb"(Sun|Mon|Tue|Wed|Thu|Fri|Sat), \d+ [A-Z][a-z]+ \d+ [\d:]+ [+-]\d{4}")
 
 
@@ -45,6 +49,10 @@ def parse_case(path: Path):
     for line in lines:
         if line == "<EOF>":
             break
+        if line.startswith("raw:"):
+            text = _REPEAT.sub(lambda m: m.group(2) * int(m.group(1)), line[4:].lstrip(" "))
+            data += text.encode("latin-1").decode("unicode_escape").encode("latin-1")
+            continue
         data += line.encode("latin-1") + b"\r\n"
     return ip, "\n".join(config).rstrip("\n") + "\n", data
 

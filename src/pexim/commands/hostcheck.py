@@ -25,6 +25,9 @@ def run(config, inv, stdin=None, stdout=None, stderr=None) -> int:
     if not is_ip_address(address)[0]:
         err.write('exim abandoned: "%s" is not an IP address\n' % address)
         return 1
+    if is_ip_address(address)[0] == 6:
+        import ipaddress
+        address = ipaddress.IPv6Address(address.split("%")[0]).exploded
 
     def trace(text: str) -> None:
         err.write(text)

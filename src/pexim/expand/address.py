@@ -1,13 +1,13 @@
-"""RFC 2822 address extraction (Exim's parse_extract_address and
-parse_find_address_end) for ${address}, ${domain}, ${local_part} and
-${addresses}."""
+"""Address lists for ${address}, ${domain}, ${local_part} and ${addresses}:
+parse_find_address_end() here, parse_extract_address() from
+pexim.message.address."""
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
-_SPECIALS = '()<>@,;:\\".[]'
+from pexim.message.address import GroupState, parse_extract_address
+
 _SPACE = " \t\n\r"
 
 
@@ -40,14 +40,6 @@ def _skip_ws(s: str, i: int) -> int:
     return i
 
 
-_ATOM = re.compile(r'[^()<>@,;:\\".\[\] \t\n\r\x00-\x1f]*')
-
-
-def _atom(s: str, i: int) -> tuple[str, int]:
-    j = _ATOM.match(s, i).end()
-    return s[i:j], j
-
-
 def _quoted(s: str, i: int) -> tuple[str | None, int]:
     """A quoted string starting at s[i] == '"', kept with its quotes."""
     out = ['"']
@@ -66,147 +58,14 @@ def _quoted(s: str, i: int) -> tuple[str | None, int]:
     return "".join(out), i + 1
 
 
-def _local_part(s: str, i: int) -> tuple[str | None, int]:
-    parts = []
-    while True:
-        i = _skip_ws(s, i)
-        if i < len(s) and s[i] == '"':
-            word, i = _quoted(s, i)
-            if word is None:
-                return None, i
-        else:
-            word, i = _atom(s, i)
-            if not word:
-                return None, i
-        parts.append(word)
-        i = _skip_ws(s, i)
-        if i < len(s) and s[i] == ".":
-            parts.append(".")
-            i += 1
-            continue
-        return "".join(parts), i
-
-
-def _domain(s: str, i: int) -> tuple[str | None, int]:
-    i = _skip_ws(s, i)
-    if i < len(s) and s[i] == "[":
-        j = s.find("]", i)
-        if j < 0:
-            return None, i
-        return s[i:j + 1], _skip_ws(s, j + 1)
-    parts = []
-    while True:
-        i = _skip_ws(s, i)
-        word, i = _atom(s, i)
-        if not word:
-            return None, i
-        parts.append(word)
-        i = _skip_ws(s, i)
-        if i < len(s) and s[i] == ".":
-            parts.append(".")
-            i += 1
-            continue
-        return "".join(parts), i
-
-
-def _addr_spec(s: str, i: int) -> tuple[str | None, int, int]:
-    """local-part[@domain]; returns (address, domain offset or 0, end)."""
-    local, i = _local_part(s, i)
-    if local is None:
-        return None, 0, i
-    if i < len(s) and s[i] == "@":
-        dom, i = _domain(s, i + 1)
-        if dom is None:
-            return None, 0, i
-        return local + "@" + dom, len(local) + 1, i
-    return local, 0, i
-
-
 @lru_cache(maxsize=4096)
 def extract_address(s: str, allow_group: bool = False) -> tuple[str | None, str, int]:
-    """(address or None, error, domain offset) for one address with optional
-    phrase and <route-addr>, like parse_extract_address().  Results are plain
+    """(address or None, error, domain offset): Exim's parse_extract_address()
+    (pexim.message.address) with null addresses refused.  Results are plain
     str (callers re-apply taint), so they are cached."""
-    return _extract_address(str(s), allow_group)
-
-
-def _extract_address(s: str, allow_group: bool) -> tuple[str | None, str, int]:
-    n = len(s)
-    i = _skip_ws(s, 0)
-    if i >= n:
-        return None, "empty address", 0
-    lt = _find_angle(s, i)
-    if lt >= 0:
-        if not _is_phrase(s[i:lt]):
-            return None, "malformed address", 0
-        j = lt + 1
-        j = _skip_ws(s, j)
-        if j < n and s[j] == "@":         # source route: skip to ':'
-            k = s.find(":", j)
-            if k < 0:
-                return None, "malformed address", 0
-            j = k + 1
-        if j < n and s[j] == ">":
-            addr, dom, j = "", 0, j
-        else:
-            addr, dom, j = _addr_spec(s, j)
-            if addr is None:
-                return None, "malformed address", 0
-        j = _skip_ws(s, j)
-        if j >= n or s[j] != ">":
-            return None, "missing > in address", 0
-        j = _skip_ws(s, j + 1)
-        if j < n:
-            return None, "malformed address: %s may not follow %s" % (s[j:], s[:j]), 0
-        return addr, "", dom
-    addr, dom, j = _addr_spec(s, i)
-    if addr is None:
-        return None, "malformed address", 0
-    j = _skip_ws(s, j)
-    if j < n:
-        return None, "malformed address: %s may not follow %s" % (s[j:], s[:j]), 0
-    return addr, "", dom
-
-
-def _is_phrase(s: str) -> bool:
-    """Words, quoted strings, comments and dots only (no other specials)."""
-    i = 0
-    n = len(s)
-    while i < n:
-        i = _skip_ws(s, i)
-        if i >= n:
-            break
-        if s[i] == '"':
-            word, i = _quoted(s, i)
-            if word is None:
-                return False
-        elif s[i] == ".":
-            i += 1
-        else:
-            word, i = _atom(s, i)
-            if not word:
-                return False
-    return True
-
-
-def _find_angle(s: str, i: int) -> int:
-    """Index of a '<' outside quotes and comments, or -1."""
-    n = len(s)
-    while i < n:
-        c = s[i]
-        if c == '"':
-            _, i = _quoted(s, i)
-            continue
-        if c == "(":
-            i = _skip_ws(s, i)
-            continue
-        if c == "\\":
-            i += 2
-            continue
-        if c == "<":
-            return i
-        i += 1
-    return -1
+    addr, err, _start, _end, dom = parse_extract_address(
+        str(s), False, group=GroupState(allow=allow_group))
+    return addr, err, dom
 
 
 def find_address_end(s: str, i: int, allow_group: bool) -> int:

@@ -64,8 +64,15 @@ def received_header(session, env, msgid: str) -> str:
 
 
 def receive_for_hostcheck(session, env, data: list[bytes], server) -> bytes:
-    session.check_host("ignore_fromline_hosts")
     msgid = MessageIdGenerator().new_id()
+    read = sum(len(line) + 1 for line in data)
+    limit = server.s.message_size_limit
+    if limit > 0 and read > limit:
+        session.log("%s rejected from <%s>%s: message too big: read=%d max=%d" % (
+            msgid, env.sender, (" " + server.host_and_ident(True))
+            if server.s.host_address else "", read, limit),
+            reject=True, selector="size_reject")
+        return b"552 Message size exceeds maximum permitted\r\n"
     headers, body = _split_headers(data)
     received = received_header(session, env, msgid)
     size = len(received) + sum(len(h) for h in headers) + 1 + len(body) + 1
@@ -83,8 +90,9 @@ def receive_for_hostcheck(session, env, data: list[bytes], server) -> bytes:
         out = b"".join(server._out)
         server._out = save
     else:
-        line = "%s <= %s %s P=%s S=%d" % (
-            msgid, env.sender or "<>", server.host_and_ident(True), env.protocol, size)
+        line = "%s <= %s %s P=%s%s S=%d" % (
+            msgid, env.sender or "<>", server.host_and_ident(True), env.protocol,
+            " K" if getattr(env, "chunking", False) else "", size)
         for h in headers:
             if h[:11].lower() == "message-id:":
                 line += " id=" + h[11:].strip().strip("<>")

@@ -23,6 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pexim.acl import where as W
+from pexim.message.address import Options as AddressOptions
+from pexim.message.address import parse_extract_address
 from pexim.smtp.replies import message_code, respond
 
 CMD_BUFFER_SIZE = 16384
@@ -58,6 +60,7 @@ class Settings:
     helo_allow_chars: str = ""
     etrn_command: str | None = None
     has_acl: dict[str, bool] = field(default_factory=dict)
+    address_options: AddressOptions = field(default_factory=AddressOptions)
 
 
 @dataclass
@@ -71,6 +74,21 @@ class Envelope:
     smtputf8: bool = False
     dsn_ret: str | None = None
     dsn_envid: str | None = None
+    chunking: bool = False          # received with BDAT (the K of the <= line)
+
+
+def _strtoul(text: str) -> int | None:
+    """strtoul(text, &end, 10) when it consumes the whole text, else None."""
+    t = text.lstrip(" \t\n\r\v\f")
+    neg = t[:1] == "-"
+    if t[:1] in "+-" and t:
+        t = t[1:]
+    if not t or not t.isascii() or not t.isdigit():
+        return None
+    value = int(t)
+    if value > 2**64 - 1:
+        return 2**64 - 1
+    return (2**64 - value) % 2**64 if neg else value
 
 
 class SmtpServer:
@@ -102,6 +120,13 @@ class SmtpServer:
         self.smtputf8_advertised = False
         self.chunking_advertised = False
         self.tls_advertised = False
+        self._bdat_left = 0             # bytes of the current chunk still to come
+        self._bdat_flush = False        # discarding them (refused BDAT)
+        self._bdat_last = False
+        self._bdat_size = 0
+        self._bdat_chunks: list[bytes] = []
+        self._bdat_wait: str | None = None   # "next" / "rset": a command between chunks
+        self._bdat_fromline = False
         self.pipe_connect = False
         self.mail_cmds = set(_MAIL_CMDS)
         self.protocol = "smtp"
@@ -156,19 +181,52 @@ class SmtpServer:
     def feed(self, data: bytes) -> bytes:
         self._buf += data
         while not self.closed:
+            if self._bdat_left:
+                if not self._buf:
+                    break
+                take = self._buf[:self._bdat_left]
+                self._buf = self._buf[len(take):]
+                self._bdat_left -= len(take)
+                if not self._bdat_flush:
+                    self._bdat_chunks.append(take)
+                    if not self._bdat_fromline:
+                        # receive_msg() looks for a "From " line once it has read
+                        # the character after the first line
+                        got = b"".join(self._bdat_chunks)
+                        nl = got.find(b"\n")
+                        if 0 <= nl < len(got) - 1:
+                            self._bdat_fromline_check()
+                if not self._bdat_left:
+                    self._bdat_chunk_done()
+                continue
             nl = self._buf.find(b"\n")
+            if not self.in_data and (nl > CMD_BUFFER_SIZE
+                                     or nl < 0 and len(self._buf) > CMD_BUFFER_SIZE):
+                # smtp_read_command() gives up after 16384 characters (the next
+                # one is consumed); the rest of the line is the next command.
+                line, self._buf = self._buf[:CMD_BUFFER_SIZE], self._buf[CMD_BUFFER_SIZE + 1:]
+                self._command(line, overlong=True)
+                continue
             if nl < 0:
                 break
             line, self._buf = self._buf[:nl], self._buf[nl + 1:]
             if self.in_data:
                 self._data_line(line)
+            elif self._bdat_wait:
+                self._bdat_command(line)
             else:
                 self._command(line)
         return self._take()
 
     def feed_eof(self) -> bytes:
         if not self.closed:
-            if self.in_data:
+            if self._bdat_wait or self._bdat_left and not self._bdat_flush:
+                self._bdat_abort()
+                self.h.log("SMTP connection from %s lost while reading message data "
+                           "(after header)" % self.host_and_ident(False),
+                           selector="lost_incoming_connection")
+                self._send(b"421 Lost incoming connection\r\n")
+            elif self.in_data:
                 self.h.log("SMTP data timeout (message abandoned) on connection from %s"
                            % self.host_and_ident(False))
             else:
@@ -249,8 +307,8 @@ class SmtpServer:
 
     def _connhad(self) -> str:
         hist = self.history[-20:]
-        sep = " C=..." if len(self.history) > 20 else " C="
-        return sep + ",".join(hist) if hist else ""
+        sep = " C=..." if len(self.history) >= 20 else " C="
+        return sep + ",".join(hist) if hist else "NULL"   # exim prints a NULL string
 
     def _synprot_error(self, syntax: bool, code: int, data: str | None, errmess: str) -> bool:
         """synprot_error(): True when the error limit is passed (connection drops)."""
@@ -264,7 +322,7 @@ class SmtpServer:
             drop = True
             self.h.log('SMTP call from %s dropped: too many syntax or protocol errors '
                        '(last command was "%s", %s)' % (
-                           self.host_and_ident(False), self.cmd_buffer, self._connhad()[1:]),
+                           self.host_and_ident(False), self.cmd_buffer, self._connhad()),
                        reject=True)
         if code > 0:
             self._reply(("%d%s%s%s\r\n" % (code, "-" if drop else " ",
@@ -338,9 +396,9 @@ class SmtpServer:
 
     # --- command reading ----------------------------------------------------------
 
-    def _identify(self, raw: bytes):
+    def _identify(self, raw: bytes, overlong: bool = False):
         """smtp_read_command(): (command key or special, argument text)."""
-        if len(raw) > CMD_BUFFER_SIZE:
+        if overlong:
             self.cmd_buffer = raw[:CMD_BUFFER_SIZE].decode("latin-1")
             return "OTHER", ""
         hadnull = b"\0" in raw
@@ -367,8 +425,8 @@ class SmtpServer:
                 return name, arg
         return "OTHER", ""
 
-    def _command(self, raw: bytes) -> None:
-        cmd, arg = self._identify(raw)
+    def _command(self, raw: bytes, overlong: bool = False) -> None:
+        cmd, arg = self._identify(raw, overlong)
         self.cmd_data = arg
         was_rej_mail = was_rcpt = False
         if cmd in _HISTORY_NAMES:
@@ -448,12 +506,12 @@ class SmtpServer:
             if self.synprot_count > self.s.max_synprot_errors:
                 h.log('SMTP call from %s dropped: too many syntax or protocol errors '
                       '(last command was "%s", %s)' % (
-                          self.host_and_ident(False), self.cmd_buffer, self._connhad()[1:]),
+                          self.host_and_ident(False), self.cmd_buffer, self._connhad()),
                       reject=True)
                 self.closed = True
             return
         first = self.helo_name.split(None, 1)[0] if self.helo_name.strip() else ""
-        self.helo_name = first.lower() if self.s.host_address else self.helo_name
+        self.helo_name = first
         h.helo_lookup(self.helo_name)
         h.set_vars(sender_helo_name=self.helo_name, sender_fullhost=self.fullhost(),
                    sender_rcvhost=self.rcvhost())
@@ -481,6 +539,7 @@ class SmtpServer:
                 return
         self.pipelining_advertised = self.dsn_advertised = False
         self.smtputf8_advertised = self.tls_advertised = False
+        self.chunking_advertised = False
         if user_msg is None:
             first_line = "250 %s Hello %s" % (self.s.active_hostname, self.helo_name)
             if self.s.host_address:
@@ -549,33 +608,40 @@ class SmtpServer:
 
     # --- MAIL ---------------------------------------------------------------------
 
-    def _extract_option(self, data: str):
-        """extract_option(): peel the last NAME=VALUE (or NAME) off `data`."""
+    @staticmethod
+    def _extract_option(data: str):
+        """extract_option(): peel the last option off `data`.
+
+        None, or (data before the option, name, value, had_equals); without
+        "=" the name and the value are the same word, as in Exim."""
         data = data.rstrip(" \t\n\r\v\f")
+        if not data:
+            return None
         v = len(data) - 1
         while v > 0 and data[v] != "=" and not data[v].isspace():
             if data[v] == '"':
                 v -= 1
-                while v > 1 and data[v] != '"':
+                while v > 0 and data[v] != '"':
                     v -= 1
+                if v <= 0:
+                    return None
             v -= 1
-        if v < 0:
+        if v <= 0:
             return None
         n = v
         if data[v] == "=":
-            while n > 0 and data[n - 1].isalpha():
+            while n > 0 and data[n - 1].isascii() and data[n - 1].isalpha():
                 n -= 1
-            if n == 0 or not data[n - 1].isspace():
+            if n <= 0 or not data[n - 1].isspace():
                 return None
-            return data[:n - 1], data[n:v], data[v + 1:]
-        if v == 0:
-            return None
-        return data[:v], data[v + 1:], ""
+            return data[:n - 1], data[n:v], data[v + 1:], True
+        return data[:v], data[v + 1:], data[v + 1:], False
 
     def _cmd_mail(self, arg: str) -> bool:
         h = self.h
         self.mail_count += 1
-        if self.helo_required and not self.helo_seen:
+        if not self.helo_seen and (self.helo_required
+                                   or self.h.check_host("hosts_require_helo")):
             self._reply(b"503 HELO or EHLO required\r\n")
             h.log("rejected MAIL from %s: no HELO/EHLO given" % self.host_and_ident(False),
                   reject=True)
@@ -599,20 +665,26 @@ class SmtpServer:
                 opt = self._extract_option(data)
                 if opt is None:
                     break
-                rest, name, value = opt
+                rest, name, value, had_eq = opt
                 uname = name.upper()
                 known = {"SIZE": True, "BODY": True, "AUTH": True, "PRDR": False,
                          "RET": True, "ENVID": True, "SMTPUTF8": False}
                 if uname not in known:
+                    # put back the terminators (the name's last, as exim does)
+                    data = rest + " " + name + ("=" + value if had_eq else "")
                     break
                 if known[uname] and value == "":
+                    data = rest
                     break
                 if uname == "SIZE":
-                    if not value.isdigit():
+                    size = _strtoul(value)
+                    if size is None:
+                        data = rest
                         break
-                    self.message_size = min(int(value), INT_MAX)
+                    self.message_size = min(size, INT_MAX)
                 elif uname == "BODY":
                     if not self.s.accept_8bitmime:
+                        data = rest
                         break
                     if value.upper() == "8BITMIME":
                         self.body_type = 8
@@ -698,8 +770,10 @@ class SmtpServer:
         return True
 
     def _parse_address(self, data: str, allow_null: bool):
-        from pexim.smtp.address import parse_envelope_address
-        return parse_envelope_address(data, allow_null)
+        """(address or None, error, domain offset) from parse_extract_address()."""
+        addr, err, _start, _end, dom = parse_extract_address(
+            data, allow_null, self.s.address_options)
+        return addr, err, dom
 
     # --- RCPT -----------------------------------------------------------------------
 
@@ -728,7 +802,7 @@ class SmtpServer:
                 opt = self._extract_option(data)
                 if opt is None:
                     break
-                rest, name, value = opt
+                rest, name, value, had_eq = opt
                 if self.dsn_advertised and name.upper() == "ORCPT":
                     if orcpt is not None:
                         self._synprot_error(True, 501, None, "ORCPT can be specified once only")
@@ -740,13 +814,19 @@ class SmtpServer:
                                             "NOTIFY can be specified once only")
                         return False, True
                     if value.upper() != "NEVER":
-                        for part in value.split(","):
+                        parts = value.split(",")
+                        if parts and parts[-1] == "":
+                            parts.pop()             # "SUCCESS," ends the scan
+                        for part in parts:
                             if part.upper() not in ("SUCCESS", "FAILURE", "DELAY"):
                                 self._synprot_error(True, 501, None,
                                                     "Invalid value for NOTIFY parameter")
                                 return False, True
-                    notify = value
+                    notify = value or None
                 else:
+                    # put back the terminators (the value's last, as exim does)
+                    data = rest + ("=" if not had_eq else " ") + name + (
+                        "=" + value if had_eq else "")
                     break
                 data = rest
         self.cmd_data = data
@@ -856,6 +936,8 @@ class SmtpServer:
             env = Envelope(self.sender or "", list(self.recipients), self.protocol,
                            self.helo_name, self.message_size, self.body_type, self.smtputf8,
                            self.dsn_ret, self.dsn_envid)
+            if self._data:
+                self.h.check_host("ignore_fromline_hosts")
             self._send(self.h.receive(env, self._data, self))
             self._data = []
             self._reset()
@@ -865,12 +947,158 @@ class SmtpServer:
             line = line[1:]
         self._data.append(line)
 
+    @staticmethod
+    def _bdat_size_arg(arg: str):
+        """sscanf("%u %n"): (size, rest) or None."""
+        t = arg.lstrip(" \t\n\r\v\f")
+        j = 0
+        if t[:1] in ("+", "-") and t[:1]:
+            j = 1
+        k = j
+        while k < len(t) and t[k].isascii() and t[k].isdigit():
+            k += 1
+        if k == j:
+            return None
+        size = int(t[j:k]) % 2**32
+        if t[:1] == "-":
+            size = (2**32 - size) % 2**32
+        return size, t[k:].lstrip(" \t\n\r\v\f")
+
     def _cmd_bdat(self, arg: str) -> None:
         if not self.chunking_advertised:
             self._synprot_error(False, 503, None,
                                 "BDAT command used when CHUNKING not advertised")
             return
-        self._synprot_error(False, 501, None, "pexim does not implement BDAT yet")
+        parsed = self._bdat_size_arg(arg)
+        if parsed is None:
+            self._synprot_error(False, 501, None, "missing size for BDAT command")
+            return
+        size, rest = parsed
+        last = rest.lower() == "last"
+        self.pipe_connect = False
+        refused = False
+        if not self.discarded and not self.recipients:
+            if self.rcpt_response_same and self.rcpt_response is not None:
+                resp = self.rcpt_response
+                self._send(respond("503", False, "All RCPT commands were rejected with "
+                                   "this error:", self.h.no_multiline()))
+                resp = resp[:-2] if resp.endswith("\r\n") else resp
+                self._send(respond("503", False, resp, self.h.no_multiline()))
+            if self.pipelining_advertised and self.last_was_rcpt:
+                self._reply(b"503 Valid RCPT command must precede BDAT\r\n")
+            else:
+                self._synprot_error(False, 503, None, "valid RCPT command must precede BDAT")
+            refused = True
+        elif self.toomany and self.s.recipients_max_reject:
+            self.sender = None
+            self._reply(b"554 Too many recipients\r\n")
+            refused = True
+        if refused:
+            # bdat_flush_data(): the chunk's bytes are read and dropped
+            self._bdat_flush = True
+            self._bdat_left = size
+            return
+        self.h.set_vars(recipients_list=list(self.recipients))
+        self._bdat_flush = False
+        self._bdat_chunks = []
+        self._bdat_fromline = False
+        self._bdat_start(size, last)
+
+    def _bdat_start(self, size: int, last: bool) -> None:
+        self._bdat_size = size
+        self._bdat_last = last
+        self._bdat_wait = None
+        self._bdat_left = size
+        if not size:
+            self._bdat_chunk_done()
+
+    def _bdat_chunk_done(self) -> None:
+        """bdat_getc() at the end of a chunk."""
+        if self._bdat_flush:
+            self._bdat_flush = False
+            return
+        if self._bdat_last:
+            self._bdat_end(True)
+            return
+        self._reply(b"250 %d byte chunk received\r\n" % self._bdat_size)
+        self._bdat_wait = "next"
+
+    def _bdat_end(self, chunking: bool) -> None:
+        """The message is complete (EOD, or EOF after QUIT as exim has it)."""
+        self._bdat_wait = None
+        raw = b"".join(self._bdat_chunks)
+        self._bdat_chunks = []
+        lines = raw.replace(b"\r\n", b"\n").split(b"\n")
+        if lines and lines[-1] == b"":
+            lines.pop()
+        env = Envelope(self.sender or "", list(self.recipients), self.protocol,
+                       self.helo_name, self.message_size, self.body_type, self.smtputf8,
+                       self.dsn_ret, self.dsn_envid, chunking)
+        if raw:
+            self._bdat_fromline_check()
+        reply = self.h.receive(env, lines, self)
+        if chunking and self.history and self.history[-1] == "BDAT" and \
+                reply[:4] in (b"250 ", b"250-"):
+            # receive.c prefixes an accepted message's reply with the chunk's
+            # when BDAT was the last command
+            reply = b"250- %d byte chunk, total %d\r\n" % (self._bdat_size, len(raw)) + reply
+        self._send(reply)
+        self._reset()
+        self.mail_cmds.update({"rset", "helo", "ehlo", "starttls"})
+
+    def _bdat_fromline_check(self) -> None:
+        if not self._bdat_fromline:
+            self._bdat_fromline = True
+            self.h.check_host("ignore_fromline_hosts")
+
+    def _bdat_abort(self) -> None:
+        if self._bdat_chunks:
+            self._bdat_fromline_check()
+        self._bdat_wait = None
+        self._bdat_chunks = []
+
+    def _bdat_command(self, raw: bytes) -> None:
+        """A command between chunks (bdat_getc()'s next_cmd / repeat_until_rset)."""
+        cmd, arg = self._identify(raw)
+        self.cmd_data = arg
+        if cmd == "quit":
+            self._cmd_quit(arg)
+            self.closed = False
+            self._bdat_end(False)
+            return
+        if cmd == "rset":
+            self._cmd_rset(arg)
+            self._bdat_abort()
+            return
+        if self._bdat_wait == "next":
+            if cmd == "noop":
+                self.history.append("NOOP")
+                self._reply(b"250 OK\r\n")
+                return
+            if cmd == "bdat":
+                self.history.append("BDAT")
+                parsed = self._bdat_size_arg(arg)
+                if parsed is None:
+                    self._bdat_abort()
+                    self._synprot_error(False, 501, None, "missing size for BDAT command")
+                    self._reset()
+                    return
+                size, rest = parsed
+                last = rest.lower() == "last"
+                if size == 0 and not last:
+                    if self._synprot_error(False, 504, None, "zero size for BDAT command"):
+                        return
+                    self._bdat_wait = "rset"
+                    return
+                self._bdat_start(size, last)
+                return
+            if self._synprot_error(False, 503, None,
+                                   "only BDAT permissible after non-LAST BDAT"):
+                return
+            self._bdat_wait = "rset"
+            return
+        if self._synprot_error(False, 503, None, "only RSET accepted now"):
+            self._bdat_abort()
 
     # --- the rest -------------------------------------------------------------------
 
@@ -951,6 +1179,12 @@ class SmtpServer:
             return
         if self.s.etrn_command:
             command = self.s.etrn_command
+            setup = getattr(h, "etrn_setup", None)
+            error = setup(command, arg) if setup is not None else None
+            if error is not None:
+                h.log("failed to set up ETRN command: %s" % error, panic=True)
+                self._reply(b"458 Internal failure\r\n")
+                return
         else:
             if not arg.startswith("#"):
                 self._synprot_error(True, 501, None, "argument must begin with #")

@@ -12,6 +12,7 @@ from pexim import hdebug, lists
 from pexim.acl import where as W
 from pexim.acl.engine import AclState, Engine
 from pexim.expand import ExpandContext, ExpansionError, Tainted, compile_cached
+from pexim.message.address import Options as AddressOptions
 from pexim.smtp.server_protocol import Settings, SmtpServer
 
 # Log selectors on by default (Exim's defaults among those the session uses).
@@ -126,6 +127,11 @@ class Session:
             helo_allow_chars=self.opt("helo_allow_chars") or "",
             etrn_command=self.opt("smtp_etrn_command") or None,
             has_acl={k: bool(self.opt("acl_smtp_" + k)) for k in ("etrn", "vrfy", "expn")},
+            address_options=AddressOptions(
+                allow_domain_literals=bool(self.opt("allow_domain_literals")),
+                allow_utf8_domains=bool(self.opt("allow_utf8_domains")),
+                strip_trailing_dot=bool(self.opt("strip_trailing_dot")),
+                strip_excess_angle_brackets=bool(self.opt("strip_excess_angle_brackets"))),
         )
 
     def _selectors(self) -> set[str]:
@@ -175,7 +181,8 @@ class Session:
         text = self.opt(option)
         if not text:
             if self.hd:
-                self.hd.line("host in %s? no (option unset)" % option)
+                self.hd.line("host in %s? no (%s)" % (
+                    option, "option unset" if text is None else "end of list"))
             return False
         try:
             text = self.expand(str(text))
@@ -190,7 +197,7 @@ class Session:
             text = "@ : @[]"
         if not text:
             if self.hd:
-                self.hd.line("%s in helo_lookup_domains? no (option unset)" % name)
+                self.hd.line("%s in helo_lookup_domains? no (end of list)" % name)
             return False
         ok, _ = lists.match_domain(self.ctx, name, str(text), label="helo_lookup_domains")
         return ok
@@ -304,6 +311,33 @@ class Session:
             selector="sender_verify_fail")
         if rc == W.FAIL:
             respond(code, False, "Verification failed for <%s>\n%s" % (address, message))
+
+    def etrn_setup(self, command: str, arg: str) -> str | None:
+        """transport_set_up_command() for smtp_etrn_command with $domain set to
+        the ETRN argument: the error text, or None when the command is usable."""
+        import shlex
+        try:
+            words = shlex.split(command, posix=True)
+        except ValueError:
+            words = command.split()
+        v = self.ctx.values
+        saved = v.get("domain")
+        v["domain"] = Tainted(arg)
+        try:
+            for i, word in enumerate(words):
+                try:
+                    value = self.expand(word)
+                except ExpansionError as e:
+                    return 'Expansion of "%s" (argument %d) in ETRN processing command ' \
+                        "failed: %s" % (word, i, e)
+                if i > 0 and isinstance(value, Tainted):
+                    return "Tainted arg %d for ETRN processing command: '%s'" % (i, value)
+        finally:
+            if saved is None:
+                v.pop("domain", None)
+            else:
+                v["domain"] = saved
+        return None
 
     # --- after DATA, VRFY, EXPN ---------------------------------------------------------
 
