@@ -34,8 +34,7 @@ run: $(PY)
 	@mkdir -p var/spool var/log var/mail var/run
 	$(VENV)/bin/pexim $(RUN_ARGS) -bV
 	$(VENV)/bin/pexim $(RUN_ARGS) -bP config
-	@# The daemon arrives with the receiving work; until then this says so.
-	-$(VENV)/bin/pexim $(RUN_ARGS) -bdf -q30m
+	$(VENV)/bin/pexim $(RUN_ARGS) -bdf -q30m
 
 test: $(PY) debs
 	$(VENV)/bin/pytest -n 2 -p no:cacheprovider tests

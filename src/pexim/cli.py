@@ -167,8 +167,14 @@ def find_config_file(inv: Invocation) -> str:
     return build.embedded_config_path()
 
 
+# Exim's names for itself (exim.c): called by one of these, the flags are implied.
+_CALLED_AS = {"mailq": ["-bp"], "rsmtp": ["-bS"], "rmail": ["-i", "-oee"], "runq": ["-q"],
+              "newaliases": ["-bi"]}
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    if argv is None:
+        argv = _CALLED_AS.get(os.path.basename(sys.argv[0]), []) + sys.argv[1:]
     try:
         inv = parse_args(argv)
     except UsageError as err:

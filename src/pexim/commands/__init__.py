@@ -9,10 +9,9 @@ from pexim.config.errors import ConfigError
 
 # Modes whose behaviour lands with later work: named here so the message is clear.
 _NOT_YET = {
-    "-bd": "the daemon", "-bdf": "the daemon", "-bt": "address testing",
+    "-bt": "address testing",
     "-bv": "address verification", "-bvs": "sender verification",
-    "-bs": "SMTP on stdin",
-    "-bS": "batched SMTP", "-bm": "message submission", "-bp": "queue listing",
+    "-bS": "batched SMTP", "-bp": "queue listing",
     "-bpa": "queue listing", "-bpc": "queue counting", "-bpr": "queue listing",
     "-bpra": "queue listing", "-bpru": "queue listing", "-bpu": "queue listing",
     "-q": "queue runs", "-R": "queue runs", "-S": "queue runs", "-M": "message delivery",
@@ -89,6 +88,12 @@ def dispatch(inv) -> int:
         from pexim.commands.expand import run
         return run(config, inv.args, sys.stdin, sys.stdout, inv.values,
                    inv.mode_arg if mode == "-bem" else None)
+    if mode in ("-bd", "-bdf"):
+        from pexim.commands.daemon import run as daemon
+        return daemon(config, inv)
+    if mode in ("-bs", "-bm"):
+        from pexim.commands.submit import run as submit
+        return submit(config, inv)
     what = _NOT_YET.get(mode, mode)
     sys.stderr.write(f"pexim: {mode} ({what}) is not implemented yet in pexim "
                      f"{_version()}; see docs/features.md\n")

@@ -1,0 +1,263 @@
+"""`pexim -bd` / `-bdf`: the master process and its receiving workers.
+
+The master binds the sockets (as root if need be), writes the PID file and
+forks one worker per core; the workers inherit the sockets, drop to
+exim_user/exim_group when started as root, and each run an asyncio loop
+(smtp/listener.py).  No fork per message: a worker serves many connections.
+SIGTERM: the master stops the workers, which stop accepting and let open
+connections finish (a message is acknowledged only once on disk, so an
+abandoned one was never accepted); SIGHUP: the master re-executes itself
+with the same arguments, re-reading the configuration like Exim.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+
+from pexim.log import Flags, Logger
+from pexim.smtp.listener import Counters, Worker, listen_addresses, open_sockets
+
+GRACE_SECONDS = 10
+
+
+def _exim_ids(config) -> tuple[int, int] | None:
+    """(uid, gid) to drop to, when running as root."""
+    if os.geteuid() != 0:
+        return None
+    import grp
+    import pwd
+
+    user = config.main.get("exim_user")
+    group = config.main.get("exim_group")
+    try:
+        uid = int(user) if str(user).isdigit() else pwd.getpwnam(str(user)).pw_uid
+    except KeyError:
+        return None
+    if group in (None, ""):
+        gid = pwd.getpwuid(uid).pw_gid
+    else:
+        gid = int(group) if str(group).isdigit() else grp.getgrnam(str(group)).gr_gid
+    return uid, gid
+
+
+_LAZY_STDLIB = ("base64", "crypt", "errno", "fcntl", "hashlib", "shlex", "socket", "struct",
+                "syslog", "traceback", "email.utils", "encodings.idna")
+
+
+def preload() -> None:
+    """Import every pexim module (and the stdlib ones imported lazily) now.
+
+    After the workers drop to exim_user, the Python installation may not be
+    readable (a venv under /root), and imports inside functions would fail
+    mid-connection; fork then shares the loaded modules between workers.
+    """
+    import importlib
+    import pkgutil
+    import warnings
+
+    import pexim
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in list(_LAZY_STDLIB) + [m.name for m in pkgutil.walk_packages(
+                pexim.__path__, "pexim.") if not m.name.endswith("__main__")]:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - an optional dependency that is missing
+                pass
+
+
+def drop_privileges(ids) -> None:
+    if ids is None:
+        return
+    uid, gid = ids
+    os.setgroups([gid])
+    os.setgid(gid)
+    os.setuid(uid)
+
+
+def _workers() -> int:
+    return int(os.environ.get("PEXIM_WORKERS") or os.cpu_count() or 1)
+
+
+def run(config, inv) -> int:
+    main = config.main
+    foreground = inv.mode == "-bdf"
+    try:
+        addrs = listen_addresses(str(main.get("local_interfaces") or ""),
+                                 str(main.get("daemon_smtp_ports") or "smtp"),
+                                 inv.values.get("-oX"))
+        socks = open_sockets(addrs, int(main.get("smtp_connect_backlog") or 20))
+    except OSError as err:
+        sys.stderr.write("%s\n" % (err.strerror or err))
+        return 1
+    ids = _exim_ids(config)
+    if ids is not None:
+        preload()
+    logger = Logger.from_config(config)
+    _prepare_dirs(config, ids, logger)
+    if not foreground:
+        if os.fork():
+            return 0
+        os.setsid()
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.close(null)
+    pid_path = inv.values.get("-oP")
+    if pid_path is None and "-oX" not in inv.values:
+        pid_path = main.get("pid_file_path") or None
+    if pid_path:
+        pid_path = pid_path.replace("%s", "")
+        with open(pid_path, "w") as f:
+            f.write("%d\n" % os.getpid())
+    where = ", ".join("[%s]:%d" % a for a in addrs)
+    queue = "no queue runs"
+    if inv.queue_spec:
+        queue = "-q%s" % inv.queue_spec[2:]
+    logger.write(Flags.MAIN, "exim 4.96 daemon started: pid=%d, %s, listening for SMTP on %s"
+                 % (os.getpid(), queue, where))
+    if inv.queue_spec:
+        logger.write(Flags.MAIN, "queue runs are not implemented yet: %s ignored"
+                     % inv.queue_spec)
+    _chown_logs(logger, ids)
+    counters = Counters()
+    master = _Master(config, socks, counters, ids, logger)
+    rc = master.supervise()
+    for s in socks:
+        s.close()
+    if pid_path:
+        try:
+            os.unlink(pid_path)
+        except OSError:
+            pass
+    if master.reload:
+        logger.write(Flags.MAIN, "pid %d: SIGHUP received: re-exec daemon" % os.getpid())
+        os.execv(sys.executable, [sys.executable, "-m", "pexim"] + sys.argv[1:])
+    return rc
+
+
+def _prepare_dirs(config, ids, logger) -> None:
+    """The spool and log directories, owned by the exim user the workers become."""
+    from pexim.spool.paths import SpoolPaths
+    paths = SpoolPaths.from_config(config)
+    paths.ensure("input", None, ids)
+    dirs = {paths.spool_directory} | {os.path.dirname(p) for p in logger.paths}
+    for d in dirs:
+        os.makedirs(d, 0o750, exist_ok=True)
+        if ids is not None:
+            os.chown(d, *ids)
+
+
+def _chown_logs(logger, ids) -> None:
+    """The master (root) opened the main log first: hand it to the exim user."""
+    logger.close()
+    if ids is None:
+        return
+    for path in logger.paths:
+        d = os.path.dirname(path)
+        for name in os.listdir(d):
+            os.chown(os.path.join(d, name), *ids)
+
+
+class _Master:
+    def __init__(self, config, socks, counters, ids, logger):
+        self.config = config
+        self.socks = socks
+        self.counters = counters
+        self.ids = ids
+        self.logger = logger
+        self.children: dict[int, float] = {}
+        self.stop = False
+        self.reload = False
+
+    def supervise(self) -> int:
+        signal.signal(signal.SIGTERM, self._on_term)
+        signal.signal(signal.SIGINT, self._on_term)
+        signal.signal(signal.SIGHUP, self._on_hup)
+        for _ in range(_workers()):
+            self._spawn()
+        while self.children:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                break
+            except InterruptedError:
+                continue
+            started = self.children.pop(pid, None)
+            if started is None:
+                continue
+            if not self.stop:
+                if status and time.monotonic() - started < 1:
+                    time.sleep(1)       # a worker dying at once: do not spin
+                self._spawn()
+        return 0
+
+    def _signal_children(self, sig) -> None:
+        for pid in list(self.children):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def _on_term(self, signum, frame) -> None:
+        self.stop = True
+        self._signal_children(signal.SIGTERM)
+
+    def _on_hup(self, signum, frame) -> None:
+        self.reload = True
+        self._on_term(signum, frame)
+
+    def _spawn(self) -> None:
+        pid = os.fork()
+        if pid:
+            self.children[pid] = time.monotonic()
+            return
+        code = 1
+        try:
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                signal.signal(sig, signal.SIG_DFL)
+            drop_privileges(self.ids)
+            code = worker_main(self.config, self.socks, self.counters, self.ids)
+        except BaseException:  # noqa: BLE001 - a worker must never return into the master
+            import traceback
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+
+
+def worker_main(config, socks, counters, ids) -> int:
+    from pexim.smtp.connection import LiveSession
+    from pexim.smtp.receive import Receiver, originator
+
+    logger = Logger.from_config(config)
+    receiver = Receiver(config, logger, None)
+    orig = originator()
+
+    def log_write(text, flags):
+        f = Flags(0)
+        for name in flags:
+            f |= {"main": Flags.MAIN, "reject": Flags.REJECT, "panic": Flags.PANIC}[name]
+        logger.write(f, text)
+
+    def session(ip, port, iface):
+        return LiveSession(config, receiver, log_write, ip, port, iface, orig)
+
+    worker = Worker(config, receiver, logger, socks, counters, orig, session)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        done = asyncio.Event()
+        loop.add_signal_handler(signal.SIGTERM, done.set)
+        loop.add_signal_handler(signal.SIGHUP, done.set)
+        await worker.start()
+        await done.wait()
+        await worker.stop(GRACE_SECONDS)
+
+    asyncio.run(main())
+    receiver.close()
+    return 0

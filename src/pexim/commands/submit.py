@@ -1,0 +1,233 @@
+"""Local submission: `-bs` (SMTP on stdin/stdout) and `-bm`/`-t` (a message on stdin).
+
+Both go through smtp/receive.py, so a local message is spooled, logged and
+acknowledged exactly like one from the daemon.  Delivery does not exist yet,
+so every message is queued (as with -odq).  Invoked as `sendmail`, pexim is
+in -bm mode already (cli.py).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import sys
+
+from pexim.acl import where as W
+from pexim.acl.engine import Engine, PlainHost
+from pexim.expand import ExpandContext, Tainted
+from pexim.log import Flags, Logger
+from pexim.message.envelope import Recipient
+from pexim.message.headers import Submission, apply_local_fixups
+from pexim.smtp.receive import Incoming, Receiver, ensure_log_dirs, split_message
+
+
+def _caller():
+    uid, gid = os.getuid(), os.getgid()
+    try:
+        pw = pwd.getpwuid(uid)
+        return pw.pw_name, uid, gid, pw.pw_gecos.split(",")[0]
+    except KeyError:
+        return str(uid), uid, gid, ""
+
+
+def is_trusted(config, uid: int, gid: int) -> bool:
+    """root, the exim user, trusted_users, trusted_groups (Exim's trusted caller)."""
+    if uid == 0:
+        return True
+    main = config.main
+
+    def ids(value, lookup):
+        out = set()
+        for item in (value if isinstance(value, (list, tuple, set)) else
+                     str(value or "").split(":")):
+            item = str(item).strip()
+            if item.isdigit():
+                out.add(int(item))
+            elif item:
+                try:
+                    out.add(lookup(item))
+                except KeyError:
+                    pass
+        return out
+
+    import grp
+    users = ids(main.get("trusted_users"), lambda n: pwd.getpwnam(n).pw_uid)
+    users |= ids(main.get("exim_user"), lambda n: pwd.getpwnam(n).pw_uid)
+    groups = ids(main.get("trusted_groups"), lambda n: grp.getgrnam(n).gr_gid)
+    return uid in users or gid in groups or bool(set(os.getgroups()) & groups)
+
+
+def _qualify(config, ctx) -> tuple[str, str]:
+    from pexim.expand.variables import primary_hostname
+    main = config.main
+    qd = main.get("qualify_domain") or primary_hostname(ctx)
+    return str(qd), str(main.get("qualify_recipient") or qd)
+
+
+def _log_write(logger):
+    def write(text, flags):
+        f = Flags(0)
+        for name in flags:
+            f |= {"main": Flags.MAIN, "reject": Flags.REJECT, "panic": Flags.PANIC}[name]
+        logger.write(f, text)
+    return write
+
+
+def run_bs(config, inv, stdin=None, stdout=None) -> int:
+    from pexim.smtp.connection import LiveSession
+    inp = getattr(stdin or sys.stdin, "buffer", stdin or sys.stdin)
+    out = getattr(stdout or sys.stdout, "buffer", stdout or sys.stdout)
+    login, uid, gid, _ = _caller()
+    logger = Logger.from_config(config)
+    ensure_log_dirs(logger)
+    receiver = Receiver(config, logger)
+    session = LiveSession(config, receiver, _log_write(logger), None,
+                          originator=(login, uid, gid), ident=login)
+    server = session.server
+    out.write(server.start())
+    out.flush()
+    while not server.closed:
+        line = inp.readline()
+        if not line:
+            out.write(server.feed_eof())
+            break
+        out.write(server.feed(line))
+        out.flush()
+    out.flush()
+    receiver.close()
+    return 0
+
+
+def _read_message(inp, dot_ends: bool) -> list[bytes]:
+    lines = []
+    for raw in inp:
+        line = raw[:-1] if raw.endswith(b"\n") else raw
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if dot_ends and line == b".":
+            break
+        lines.append(line)
+    return lines
+
+
+def _header_recipients(texts: list[str], qualify: str) -> list[str]:
+    """-t: the addresses in To:, Cc: and Bcc: (Resent- ones when present)."""
+    from pexim.expand.address import extract_address
+    resent = any(t[:7].lower() == "resent-" for t in texts)
+    names = ("resent-to", "resent-cc", "resent-bcc") if resent else ("to", "cc", "bcc")
+    out = []
+    for name in names:
+        for t in texts:
+            if t.split(":", 1)[0].strip().lower() != name:
+                continue
+            for part in _split_addresses(t.split(":", 1)[1]):
+                address, _err, dom = extract_address(part)
+                if address:
+                    out.append(address if "@" in address else "%s@%s" % (address, qualify))
+    return out
+
+
+def _split_addresses(value: str) -> list[str]:
+    parts, depth, quote, cur = [], 0, False, []
+    for ch in value.replace("\n", " "):
+        if ch == '"':
+            quote = not quote
+        elif not quote and ch in "<(":
+            depth += 1
+        elif not quote and ch in ">)":
+            depth -= 1
+        if ch == "," and not quote and depth <= 0:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    parts.append("".join(cur))
+    return [p.strip() for p in parts if p.strip()]
+
+
+def run_bm(config, inv, stdin=None, stderr=None) -> int:
+    inp = getattr(stdin or sys.stdin, "buffer", stdin or sys.stdin)
+    err = stderr or sys.stderr
+    login, uid, gid, gecos = _caller()
+    ctx = ExpandContext(config=config)
+    qualify_domain, qualify_recipient = _qualify(config, ctx)
+    trusted = is_trusted(config, uid, gid)
+    own = "%s@%s" % (login, qualify_domain)
+    forced = inv.values.get("-f", inv.values.get("-r"))
+    sender, set_untrusted = own, False
+    if forced is not None:
+        forced = forced.strip("<>") if forced not in ("<>", "") else ""
+        if trusted:
+            sender = forced
+        elif _untrusted_may_set(config, ctx, forced):
+            sender, set_untrusted = forced, True
+    if sender and "@" not in sender:
+        sender = "%s@%s" % (sender, qualify_domain)
+    dot_ends = not ({"-i", "-oi", "-oitrue"} & inv.flags)
+    lines = _read_message(inp, dot_ends)
+    args = [a for a in inv.args]
+    recipients = [a if "@" in a else "%s@%s" % (a, qualify_recipient) for a in args]
+    if "-t" in inv.flags:
+        texts, _ = split_message(lines)
+        found = _header_recipients(texts, qualify_recipient)
+        recipients = [r for r in found if r not in recipients]
+    if not recipients:
+        err.write("exim: no recipients\n" if "-t" not in inv.flags
+                  else "exim: no recipients found in headers\n")
+        return 1
+    name = inv.values.get("-F", gecos)
+    logger = Logger.from_config(config)
+    ensure_log_dirs(logger)
+    receiver = Receiver(config, logger)
+    local = forced is None
+
+    def fixups(headers, msgid, now):
+        if "-t" in inv.flags:
+            for h in headers:
+                if h.name.lower() in ("bcc", "resent-bcc"):
+                    h.type = "*"
+        sub = Submission(msgid, ctx.values.get("primary_hostname") or qualify_domain,
+                         qualify_domain, sender, login, name, trusted,
+                         forced is not None, "-F" in inv.values,
+                         resent=any(h.name.lower().startswith("resent-") for h in headers))
+        apply_local_fixups(headers, sub, now)
+
+    inc = Incoming(sender=sender, recipients=[Recipient(r) for r in recipients],
+                   lines=lines, protocol="local", ident=login, originator=(login, uid, gid),
+                   local=local, auth=(login, own) if local else None,
+                   sender_set_untrusted=set_untrusted, allow_unqualified=True,
+                   extra={"fixups": fixups, "deliver_firsttime": True})
+    host = PlainHost(lambda text: logger.main(text))
+    engine = Engine(config, ctx, host)
+    acl_text = config.main.get("acl_not_smtp")
+
+    def acl():
+        if not acl_text:
+            return None
+        return engine.check(W.NOTSMTP, str(acl_text))
+
+    ctx.values["sender_ident"] = Tainted(login)
+    outcome = receiver.accept(ctx, inc, acl, host.state)
+    receiver.close()
+    if outcome.message_id is None:
+        text = outcome.user_msg or "local configuration problem"
+        logger.reject("F=<%s> rejected by non-SMTP ACL: %s" % (
+            sender, outcome.log_msg or text))
+        err.write("%s\n" % text)
+        return 1
+    return 0
+
+
+def _untrusted_may_set(config, ctx, sender: str) -> bool:
+    from pexim import lists
+    text = config.main.get("untrusted_set_sender")
+    if not text:
+        return False
+    ok, _ = lists.match_address(ctx, sender, str(text), label="untrusted_set_sender")
+    return ok
+
+
+def run(config, inv) -> int:
+    if inv.mode == "-bs":
+        return run_bs(config, inv)
+    return run_bm(config, inv)
