@@ -25,10 +25,18 @@ class Spec:
     forbids: frozenset = frozenset()
 
 
-def _list_result(engine, res, match, *args, data_var=None):
-    """Run a list match; lookup/expansion trouble is a DEFER as in Exim."""
+def _list_result(engine, res, match, value, arg, data_var=None):
+    """Run a list match; lookup/expansion trouble is a DEFER as in Exim.
+    The list is expanded first, as match_check_list() does."""
+    if "$" in arg or "\\" in arg:
+        try:
+            from pexim.expand import compile_cached
+            arg = compile_cached(arg).evaluate(engine.ctx)
+        except ExpansionError as e:
+            res.log = 'failed to expand "%s" while checking a list: %s' % (arg, e.message)
+            return W.DEFER
     try:
-        ok, value = match(engine.ctx, *args)
+        ok, value = match(engine.ctx, value, arg)
     except lists.ListDefer as e:
         res.log = e.message
         return W.DEFER

@@ -237,7 +237,13 @@ class Engine:
             if trace:
                 trace.line('processing "%s" (%s %d)' % (
                     st.verb, self.display_name(st.file), st.line))
-            cond, user, log, endpass = self._statement(st, where)
+            cond, s_user, s_log, endpass = self._statement(st, where)
+            # *user_msgptr/*log_msgptr keep what earlier statements left (an
+            # implicit DENY reports a nested ACL's message, as Exim does)
+            if s_user is not None:
+                user = s_user
+            if s_log is not None:
+                log = s_log
             verb = st.verb
             if trace:
                 what = {W.DEFER: "deferred", W.ERROR: "error", W.OK: "succeeded",
@@ -286,10 +292,12 @@ class Engine:
                 if quit_check and verb != "accept":
                     return W.ERROR, user, ("QUIT or not-QUIT toplevel ACL may not fail "
                                            "('%s' verb used incorrectly)" % verb)
+                if verb in ("accept", "discard"):
+                    return result[1], s_user, s_log     # acl.c cleared older texts
                 return result[1], user, log
         if trace:
             trace.line("end of %s: implicit DENY" % acl_name)
-        return W.FAIL, None, None
+        return W.FAIL, user, log
 
     def _warn(self, where: str, user: str | None, log: str | None) -> None:
         """acl_warn(): a warn statement's log_message goes to the main log once."""
@@ -298,7 +306,7 @@ class Engine:
             text = user if _is_header_line(user) else "X-ACL-Warn: " + user
             if where in W.MESSAGE_WHERES:
                 self.host.state.added_headers.append(text)
-        if log:
+        if log and log is not user:     # acl_warn(): a log copied from message is not logged
             state = self.host.state
             if log in state.warn_logged:
                 return
@@ -350,9 +358,8 @@ class Engine:
             if trace:
                 self._trace_check(c, arg, spec.modifier, spec.expand)
             if where in spec.forbids:
-                res.log = "cannot %s %s %s in %s ACL" % (
-                    "use" if spec.modifier else "test", name,
-                    "modifier" if spec.modifier else "condition", W.NAMES[where])
+                res.log = "cannot %s %s condition in %s ACL" % (
+                    "use" if spec.modifier else "test", name, W.NAMES[where])
                 rc = W.ERROR
                 break
             rc = spec.run(self, c, arg, res)

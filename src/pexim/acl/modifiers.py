@@ -68,20 +68,23 @@ def _logwrite(engine, c, arg, res):
 
 
 def _log_reject_target(engine, c, arg, res):
-    targets = []
+    targets = set()
     for name in lists.iter_list(arg):
-        if name not in ("main", "panic", "reject"):
-            res.log = 'unknown log name "%s" in "log_reject_target" in %s ACL' % (
-                name, W.NAMES[engine.where])
-            return W.ERROR
-        targets.append(name)
-    engine.host.state.log_reject_target = tuple(targets)
+        if name in ("main", "panic", "reject"):
+            targets.add(name)
+        else:
+            # acl.c: an unknown name means main and reject, with a panic log line
+            targets.update(("main", "reject"))
+            engine.host.log('unknown log name "%s" in "log_reject_target" in %s ACL' % (
+                name, W.NAMES[engine.where]), panic=True)
+    engine.host.state.log_reject_target = tuple(
+        t for t in ("main", "reject", "panic") if t in targets)
     return W.OK
 
 
 def _queue(engine, c, arg, res):
     if "/" in arg:
-        res.log = 'Directory separator not permitted in queue name: "%s"' % arg
+        res.log = "Directory separator not permitted in queue name: '%s'" % arg
         return W.ERROR
     engine.host.state.queue_name = arg
     return W.OK

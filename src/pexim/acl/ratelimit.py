@@ -193,14 +193,14 @@ def run(engine, c, arg, res):
                 setmode(_RCPT)
                 badacl = True
         elif low == "per_byte":
-            setmode(_BYTE)
+            setmode(_MAIL)               # acl.c: per_byte is keyed as per_mail
             if rank > nsmtp:
                 badacl = True
             else:
                 size = _message_size(engine)
                 count = 0.0 if size < 0 else float(size)
         elif low == "per_addr":
-            setmode(_ADDR)
+            setmode(_RCPT)               # acl.c: per_addr is keyed as per_rcpt
             if where != W.RCPT:
                 badacl, unique = True, "*"
             else:
