@@ -127,3 +127,44 @@ def test_reply_helpers():
         'in "450 4.1.1 nope"')
     assert message_code("550", "551 5.1.1 moved") == ("551 5.1.1 ", "moved", None)
     assert respond("550 5.1.1 ", True, "a\nb") == b"550-5.1.1 a\r\n550 5.1.1 b\r\n"
+
+
+# --- SMTP smuggling: pexim has Exim 4.97.1's defence, Exim 4.96 does not --------
+# (docs/differences.md).  exim 4.96 ends the data at LF "." LF or CRLF "." LF too,
+# so these sessions cannot be compared with the reference binary.
+
+def _data_session(body: bytes):
+    s, h = server(RCPT=(W.OK, None, None))
+    s.start()
+    s.feed(b"EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\n")
+    out = s.feed(b"DATA\r\n" + body)
+    return s, h, out
+
+
+def test_bare_lf_dot_bare_lf_is_not_end_of_data():
+    s, h, out = _data_session(b"Subject: x\r\n\r\nhello\n.\nMAIL FROM:<evil@x.y>\r\n")
+    assert out == b"354 Enter message, ending with \".\" on a line by itself\r\n"
+    assert s.in_data and not hasattr(h, "received")
+    out = s.feed(b".\r\n")
+    assert out == b"250 OK\r\n"
+    env, data = h.received
+    assert data == [b"Subject: x", b"", b"hello", b".", b"MAIL FROM:<evil@x.y>"]
+
+
+def test_crlf_dot_bare_lf_and_bare_lf_dot_crlf_are_data():
+    for body in (b"a\r\n.\nMAIL FROM:<e@x.y>\r\n", b"a\n.\r\nMAIL FROM:<e@x.y>\r\n"):
+        s, h, out = _data_session(body)
+        assert s.in_data and not hasattr(h, "received"), body
+        assert s.feed(b".\r\n") == b"250 OK\r\n"
+        assert h.received[1] == [b"a", b".", b"MAIL FROM:<e@x.y>"]
+
+
+def test_crlf_dot_crlf_ends_data_even_after_bare_lf_lines():
+    s, h, out = _data_session(b"a\nb\r\n.\r\n")
+    assert out.endswith(b"250 OK\r\n") and not s.in_data
+    assert h.received[1] == [b"a", b"b"]
+
+
+def test_first_line_dot_ends_empty_message():
+    s, h, out = _data_session(b".\r\n")
+    assert out.endswith(b"250 OK\r\n") and h.received[1] == []

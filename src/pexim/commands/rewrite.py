@@ -12,17 +12,8 @@ _PLACES = (("  sender", rw.SENDER), ("    from", rw.FROM), ("      to", rw.TO),
            ("env-from", rw.ENV_FROM), ("  env-to", rw.ENV_TO))
 
 
-def _span(text: str, address: str) -> tuple[int, int]:
-    """Where the address sits in the text (inside <> when there is a phrase)."""
-    lt = text.rfind("<")
-    start = text.find(address, lt + 1 if lt >= 0 else 0)
-    if start < 0:
-        return 0, len(text)
-    return start, start + len(address)
-
-
 def run(config, args: list[str]) -> int:
-    from pexim.expand.address import extract_address
+    from pexim.message.address import find_at, parse_extract_address
 
     out = sys.stdout.write
     main = config.main
@@ -40,14 +31,13 @@ def run(config, args: list[str]) -> int:
             smtp_done = True
     if not any(rw.applies(r, where) for r in config.rewrite_rules for _, where in _PLACES):
         return 0                # only SMTP-time rules: nothing more to show
-    if "@" not in text:
+    if find_at(text) < 0:
         text = f"{text}@{main.get('qualify_recipient')}"
-    address, error, _ = extract_address(text)
+    address, error, start, end, _ = parse_extract_address(text)
     if address is None:
         if not smtp_done:
             out(f"Syntax error in {text}\n{error[:1].upper()}{error[1:]}\n")
         return 0
-    start, end = _span(text, address)
     for name, where in _PLACES:
         new, whole = rewriter.rewrite(address, where)
         if not new:

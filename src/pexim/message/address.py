@@ -110,8 +110,9 @@ class _Parser:
             else:
                 self.error = "malformed domain literal"
             if not self.o.allow_domain_literals:
+                # Only the error is set: a bare local@[literal], which checks
+                # just for an empty domain, gets through (exim 4.96 does this).
                 self.error = "domain literals not allowed"
-                out = ""
             return self.skip_comment(i), out
         t: list[str] = []
         while True:
@@ -301,6 +302,7 @@ class _Parser:
             i, dom = self.read_domain(i + 1)
             if not dom:
                 return None, i, 0, 0, 0
+            self.error = None
             t = t + "@" + dom
             endptr = self.last_comment
         return self._succeed(t, i, startptr, endptr, domain, group)
@@ -339,6 +341,24 @@ def parse_extract_address(mailbox: str, allow_null: bool = False,
             group.allow = True
         return None, p.error or "", 0, 0, 0
     return addr, "", start, end, domain
+
+
+def find_at(s: str) -> int:
+    """parse_find_at(): index of the last unescaped "@" not inside a trailing
+    quoted string, or -1."""
+    t = len(s) - 1
+    while t >= 0:
+        if s[t] == "@":
+            count, k = 0, t - 1
+            while k > 0 and s[k] == "\\":
+                count += 1
+                k -= 1
+            if count % 2 == 0:
+                return t
+        elif s[t] == '"':
+            return -1
+        t -= 1
+    return -1
 
 
 @lru_cache(maxsize=4096)

@@ -101,6 +101,7 @@ class SmtpServer:
         self._out: list[bytes] = []
         self.closed = False
         self.in_data = False
+        self._data_after_crlf = True
         self._data: list[bytes] = []
         self.history: list[str] = []
         self.helo_name: str | None = None
@@ -926,11 +927,20 @@ class SmtpServer:
         else:
             self._reply(b'354 Enter message, ending with "." on a line by itself\r\n')
         self.in_data = True
+        self._data_after_crlf = True
         self._data = []
 
     def _data_line(self, line: bytes) -> None:
-        if line.endswith(b"\r"):
+        # The SMTP-smuggling defence of Exim 4.97.1 (CVE-2023-51766), which 4.96
+        # lacks: only CRLF "." CRLF ends the data.  A "." line after a bare LF,
+        # or ended by one, is message data (kept as it is).
+        crlf = line.endswith(b"\r")
+        if crlf:
             line = line[:-1]
+        after_crlf, self._data_after_crlf = self._data_after_crlf, crlf
+        if line == b"." and not (crlf and after_crlf):
+            self._data.append(line)
+            return
         if line == b".":
             self.in_data = False
             env = Envelope(self.sender or "", list(self.recipients), self.protocol,
