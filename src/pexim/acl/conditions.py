@@ -12,7 +12,7 @@ from functools import partial
 from typing import Callable
 
 from pexim import lists
-from pexim.acl import dnslists, ratelimit, verify
+from pexim.acl import dnslists, ratelimit, seen, verify
 from pexim.acl import where as W
 from pexim.expand import ExpansionError
 
@@ -175,5 +175,5 @@ SPECS: dict[str, Spec] = {
     "spf_guess": Spec(_not_yet("spf_guess"), True),
     "dkim_signers": Spec(_not_yet("dkim_signers"), True, forbids=W.all_but(W.DKIM)),
     "dkim_status": Spec(_not_yet("dkim_status"), True, forbids=W.all_but(W.DKIM)),
-    "seen": Spec(_not_yet("seen"), True),
+    "seen": Spec(seen.run, True),
 }
