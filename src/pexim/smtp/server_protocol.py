@@ -540,7 +540,7 @@ class SmtpServer:
                 return
         self.pipelining_advertised = self.dsn_advertised = False
         self.smtputf8_advertised = self.tls_advertised = False
-        self.chunking_advertised = False
+        # (chunking stays offered after a later HELO, as in exim)
         if user_msg is None:
             first_line = "250 %s Hello %s" % (self.s.active_hostname, self.helo_name)
             if self.s.host_address:
@@ -957,6 +957,12 @@ class SmtpServer:
             line = line[1:]
         self._data.append(line)
 
+    @property
+    def in_message(self) -> bool:
+        """True while message data is being read (DATA, or BDAT chunks and the
+        commands between them)."""
+        return bool(self.in_data or self._bdat_wait or self._bdat_left and not self._bdat_flush)
+
     @staticmethod
     def _bdat_size_arg(arg: str):
         """sscanf("%u %n"): (size, rest) or None."""
@@ -1048,9 +1054,9 @@ class SmtpServer:
             self._bdat_fromline_check()
         reply = self.h.receive(env, lines, self)
         if chunking and self.history and self.history[-1] == "BDAT" and \
-                reply[:4] in (b"250 ", b"250-"):
-            # receive.c prefixes an accepted message's reply with the chunk's
-            # when BDAT was the last command
+                reply.startswith(b"250 OK id="):
+            # receive.c prefixes its default OK reply with the chunk's (seen
+            # when BDAT, not NOOP, was the last command)
             reply = b"250- %d byte chunk, total %d\r\n" % (self._bdat_size, len(raw)) + reply
         self._send(reply)
         self._reset()

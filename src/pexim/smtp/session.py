@@ -328,8 +328,8 @@ class Session:
                 try:
                     value = self.expand(word)
                 except ExpansionError as e:
-                    return 'Expansion of "%s" (argument %d) in ETRN processing command ' \
-                        "failed: %s" % (word, i, e)
+                    return 'Expansion of "%s" from command "%s" in ETRN processing ' \
+                        "failed: %s" % (word, command, e)
                 if i > 0 and isinstance(value, Tainted):
                     return "Tainted arg %d for ETRN processing command: '%s'" % (i, value)
         finally:
