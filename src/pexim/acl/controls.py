@@ -13,7 +13,7 @@ CONTROLS = {
     "allow_auth_unadvertised": (W.all_but(W.CONNECT, W.HELO), False),
     "caseful_local_part": (W.all_but(W.RCPT), False),
     "caselower_local_part": (W.all_but(W.RCPT), False),
-    "cutthrough_delivery": (W.all_but(W.RCPT), True),
+    "cutthrough_delivery": (_SMTP_ONLY, True),     # exim 4.96 accepts it in any SMTP ACL
     "debug": (frozenset(), True),
     "dkim_disable_verify": (frozenset({W.DATA, W.NOTSMTP, W.PRDR, W.NOTSMTP_START}), False),
     "dmarc_disable_verify": (frozenset({W.DATA, W.NOTSMTP, W.NOTSMTP_START}), False),
@@ -57,5 +57,11 @@ def apply(engine, arg: str, res) -> str:
     options = arg[len(found):]
     if found == "error":
         return W.ERROR
+    if found in ("caseful_local_part", "caselower_local_part"):
+        # $local_part as given or lowercased (addr->cc_local_part / lc_local_part)
+        given = getattr(engine, "rcpt_local_part", None)
+        if given is not None:
+            engine.ctx.values["local_part"] = given if found.startswith("caseful") \
+                else given.lower()
     engine.host.state.controls[found] = options[1:] if options else True
     return W.OK

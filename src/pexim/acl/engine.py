@@ -93,6 +93,7 @@ class Engine:
         self.host = host
         self.level = 0
         self.where = W.UNKNOWN
+        self.rcpt_local_part: str | None = None    # for control = caseful/caselower_local_part
         self._file_acls: dict[str, list] = {}
         ctx.acl_eval = self.acl_eval
 
@@ -116,6 +117,7 @@ class Engine:
             save = {k: self.ctx.values.get(k) for k in ("domain", "local_part")}
             at = recipient.rfind("@")
             self.ctx.values["local_part"] = recipient[:at] if at >= 0 else recipient
+            self.rcpt_local_part = self.ctx.values["local_part"]
             self.ctx.values["domain"] = recipient[at + 1:] if at >= 0 else ""
         self.where, self.level = where, 0
         try:
@@ -416,9 +418,10 @@ class Engine:
         head = "check %s%s " % ("!" if c.negated and not modifier else "", c.name)
         if c.name == "set":
             head += (c.varname if c.varname.startswith("dkim_") else "acl_" + c.varname) + " "
-        trace.line("%s= %s" % (head, c.arg))
+        # debug_printf starts every line of a multi-line text with ">>> "
+        trace.line(("%s= %s" % (head, c.arg)).replace("\n", "\n>>> "))
         if expanded and _has_specials(c.arg):
-            trace.plain("%s= %s" % (" " * min(len(head), 29), arg))
+            trace.plain(("%s= %s" % (" " * min(len(head), 29), arg)).replace("\n", "\n>>> "))
 
 
 def _has_specials(s: str | None) -> bool:
