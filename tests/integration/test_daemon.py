@@ -335,3 +335,48 @@ def test_reserve_and_sigterm_tells_idle_clients():
         assert time.time() - t0 < 5
     finally:
         s.cleanup()
+
+
+def _dialogues(port: int) -> None:
+    """QUIT, drop after EHLO, drop inside a transaction, drop inside the data."""
+    for lines in ([b"EHLO a\r\n", b"QUIT\r\n"], [b"EHLO b\r\n"],
+                  [b"EHLO c\r\n", b"MAIL FROM:<x@y>\r\n"],
+                  [b"EHLO d\r\n", b"MAIL FROM:<x@y>\r\n", b"RCPT TO:<a@b.example>\r\n",
+                   b"DATA\r\n", b"Subject: x\r\n"],
+                  [b"EHLO e\r\n", b"NOOP\r\n", b"QUIT\r\n"]):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.settimeout(2)
+        _read_reply(s)
+        for line in lines:
+            s.sendall(line)
+            if line != b"Subject: x\r\n":
+                _read_reply(s)
+        s.close()
+        time.sleep(0.3)
+
+
+@pytest.mark.skipif(not ROOT, reason="real exim's daemon needs root")
+def test_connection_log_lines_like_exim():
+    import pwd
+    pw = pwd.getpwnam("Debian-exim")
+    owner = (pw.pw_uid, pw.pw_gid)
+    extra = "log_selector = +smtp_connection +smtp_no_mail"
+    sites = [Site(extra=extra, exim=True, name="elog", owner=owner),
+             Site(extra=extra, name="plog", owner=owner)]
+    try:
+        logs = []
+        for s in sites:
+            s.start()
+            time.sleep(0.3)
+            _dialogues(s.port)
+            time.sleep(0.5)
+            logs.append([re.sub(r"\]:\d+", "]:P", ln.split(" ", 2)[2])
+                         for ln in s.mainlog().splitlines()
+                         if "daemon started" not in ln and "certificate" not in ln
+                         and not ln.startswith(" ")])
+        assert logs[0] == logs[1]
+        assert any("lost while reading message data" in ln for ln in logs[1])
+        assert any(ln.startswith("no MAIL in SMTP connection from (b)") for ln in logs[1])
+    finally:
+        for s in sites:
+            s.cleanup()

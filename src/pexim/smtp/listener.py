@@ -16,10 +16,11 @@ import asyncio
 import ipaddress
 import multiprocessing
 import socket
+import time
 import zlib
 
 from pexim import lists
-from pexim.log_lines import Peer, smtp_connection
+from pexim.log_lines import Peer, host_and_ident, no_mail, smtp_connection, timediff
 from pexim.message.hostinfo import sender_fullhost
 
 _SLOTS = 4096
@@ -220,7 +221,43 @@ class Worker:
                           % session.active_hostname).encode())
             writer.close()
 
+    def _peer(self, session) -> Peer:
+        """Who the log lines name: "(helo) [ip]" (":port" with +incoming_port), I=..."""
+        sel = self.logger.selectors
+        iface = session.interface or ("", 0)
+        return Peer(sender_fullhost(session.host_address, session.host_port,
+                                    session.server.helo_name,
+                                    log_port="incoming_port" in sel), iface[0], iface[1])
+
+    def _lost(self, session, started: float) -> None:
+        """EOF from the client: Exim's "lost" lines (smtp_in.c, receive.c)."""
+        sel = self.logger.selectors
+        server = session.server
+        who = host_and_ident(self._peer(session), sel, False)
+        if server.in_data:
+            if sel & {"lost_incoming_connection", "smtp_connection"}:
+                self.log("SMTP connection from %s lost while reading message data%s" % (
+                    who, " (after header)" if server._data else " (header)"))
+            server.closed = True
+        elif server.sender is None and not server.recipients and \
+                "lost_incoming_connection" in sel:
+            self.log("SMTP connection from %s lost D=%s" % (
+                who, timediff(time.monotonic() - started, sel)))
+
+    def _no_mail(self, session, started: float) -> None:
+        sel = self.logger.selectors
+        if "smtp_no_mail" in sel and session.server.mail_count == 0:
+            self.log(no_mail(self._peer(session), sel, time.monotonic() - started,
+                             session.server.history[-20:]))
+
     async def _dialogue(self, reader, writer, session) -> None:
+        started = time.monotonic()
+        try:
+            await self._talk(reader, writer, session, started)
+        finally:
+            self._no_mail(session, started)
+
+    async def _talk(self, reader, writer, session, started) -> None:
         server = session.server
         await self._send(writer, session, server.start())
         while not server.closed:
@@ -230,7 +267,9 @@ class Worker:
                 self._timeout(writer, session, server)
                 break
             if not data:
-                await self._send(writer, session, server.feed_eof())
+                self._lost(session, started)
+                if not server.closed:
+                    await self._send(writer, session, server.feed_eof())
                 break
             await self._send(writer, session, server.feed(data))
             if self.stopping and not server.in_data:
@@ -248,9 +287,10 @@ class Worker:
 
     def _timeout(self, writer, session, server) -> None:
         what = "data" if server.in_data else "command"
-        self.log("SMTP %s timeout%s on connection from %s" % (
+        self.log("SMTP %s timeout%s on connection from %s%s" % (
             what, " (message abandoned)" if server.in_data else "",
-            server.host_and_ident(False)))
+            host_and_ident(self._peer(session), self.logger.selectors, False),
+            " F=<%s>" % server.sender if server.in_data else ""))
         writer.write(("421 %s: SMTP incoming data timeout - closing connection.\r\n"
                       % session.active_hostname).encode())
 
