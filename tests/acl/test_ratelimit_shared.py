@@ -45,7 +45,7 @@ def pexim_bh(conf: Path, rcpts: int, wait=True):
 
 def test_rate_survives_restart(tmp_path):
     conf = tmp_path / "c.conf"
-    conf.write_text(CONFIG % (tmp_path / "spool", 3))
+    conf.write_text(CONFIG % (tmp_path / "spool", 3.5))
     first = pexim_bh(conf, 2)
     assert first.count("250 Accepted") == 2
     assert "LOG: RATE 2.0" in first
