@@ -109,3 +109,35 @@ def test_called_as_sendmail(sites, tmp_path):
     h = ours.file(mid, "-H").decode()
     assert "<me@test.example>\n" in h and "\n1\nyou@there.example\n" in h
     assert ours.file(mid, "-D").endswith(b".\nbody\n")
+
+
+@pytest.mark.parametrize("forced,sender,flag", [
+    ("ok@allowed.example", "ok@allowed.example", True),
+    ("evil@other.example", "joe@test.example", False),
+])
+def test_untrusted_caller(tmp_path, monkeypatch, forced, sender, flag):
+    """An untrusted caller's -f counts only where untrusted_set_sender allows it."""
+    import io
+
+    from pexim.cli import parse_args
+    from pexim.commands import submit
+    from pexim.config.loader import load
+    from pexim.spool.reader import parse_header_file
+
+    conf = tmp_path / "c.conf"
+    conf.write_text("primary_hostname = test.example\nspool_directory = %s/spool\n"
+                    "log_file_path = %s/log/%%slog\nuntrusted_set_sender = *@allowed.example\n"
+                    % (tmp_path, tmp_path))
+    monkeypatch.setattr(submit, "_caller", lambda: ("joe", 4242, 4242, "Joe User"))
+    monkeypatch.setattr(submit.os, "getgroups", lambda: [4242])
+    monkeypatch.setattr(submit.os, "getuid", lambda: 4242)
+    inv = parse_args(["-f", forced, "a@b.example"])
+    rc = submit.run_bm(load(str(conf)), inv, stdin=io.BytesIO(b"From: x@y.example\n\nhi\n"))
+    assert rc == 0
+    (h,) = list((tmp_path / "spool" / "input").glob("*-H"))
+    msg = parse_header_file(h.read_bytes())
+    assert msg.sender == sender
+    assert msg.sender_set_untrusted is flag
+    assert (msg.originator_login, msg.originator_uid) == ("joe", 4242)
+    assert [x.text for x in msg.headers if x.type == "S"] == \
+        ["Sender: Joe User <joe@test.example>\n"]

@@ -148,6 +148,24 @@ smtp:
     assert site.file(mid, "-D").endswith(b"hello from exim\n")
 
 
+def _bdat(port: int) -> str:
+    """One message in two BDAT chunks; its id."""
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.settimeout(5)
+        _read_reply(s)
+        part1, part2 = b"Subject: chunks\r\nX-A: 1\r\n", b"\r\nbody 1\r\nbody 2\r\n"
+        for cmd in (b"EHLO k.test\r\n", b"MAIL FROM:<x@y.example>\r\n",
+                    b"RCPT TO:<a@b.example>\r\n", b"BDAT %d\r\n%s" % (len(part1), part1)):
+            assert _read_reply_after(s, cmd).startswith(b"250")
+        reply = _read_reply_after(s, b"BDAT %d LAST\r\n%s" % (len(part2), part2))
+        return re.search(rb"250 OK id=(\S+)", reply).group(1).decode()
+
+
+def _read_reply_after(s, data: bytes) -> bytes:
+    s.sendall(data)
+    return _read_reply(s)
+
+
 def _normalise(h: bytes, mid: str) -> str:
     text = h.decode("latin-1").replace(mid, "ID")
     text = re.sub(r"^\d+ 0\n-received_time_usec \.\d+\n-received_time_complete \d+\.\d+\n",
@@ -175,19 +193,20 @@ def test_same_spool_files_as_real_exim():
         for s in (theirs, ours):
             code, text = send(s.port, rcpts=("a@b.example", "c@d.example"))
             assert code == 250
-            results.append(text.decode().split("id=")[1])
-        (mid_e, mid_p) = results
-        assert _normalise(theirs.file(mid_e, "-H"), mid_e) == \
-            _normalise(ours.file(mid_p, "-H"), mid_p)
-        assert theirs.file(mid_e, "-D").replace(mid_e.encode(), b"ID") == \
-            ours.file(mid_p, "-D").replace(mid_p.encode(), b"ID")
+            results.append([text.decode().split("id=")[1], _bdat(s.port)])
+        for mid_e, mid_p in zip(*results, strict=True):
+            assert _normalise(theirs.file(mid_e, "-H"), mid_e) == \
+                _normalise(ours.file(mid_p, "-H"), mid_p)
+            assert theirs.file(mid_e, "-D").replace(mid_e.encode(), b"ID") == \
+                ours.file(mid_p, "-D").replace(mid_p.encode(), b"ID")
+        mid_p = results[1][0]
         st = os.stat(ours.spool / (mid_p + "-H"))
         assert (st.st_uid, st.st_gid) == owner
         assert ours.file(mid_p, "-H").split(b"\n")[1] == \
             ("Debian-exim %d %d" % owner).encode()
-        le = [ln for ln in theirs.mainlog().splitlines() if " <= " in ln][0]
-        lp = [ln for ln in ours.mainlog().splitlines() if " <= " in ln][0]
-        assert le.split(" ", 3)[3] == lp.split(" ", 3)[3]
+        le = [ln.split(" ", 3)[3] for ln in theirs.mainlog().splitlines() if " <= " in ln]
+        lp = [ln.split(" ", 3)[3] for ln in ours.mainlog().splitlines() if " <= " in ln]
+        assert le == lp and " K S=" in lp[1]
     finally:
         theirs.cleanup()
         ours.cleanup()

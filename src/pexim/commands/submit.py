@@ -179,7 +179,7 @@ def run_bm(config, inv, stdin=None, stderr=None) -> int:
     logger = Logger.from_config(config)
     ensure_log_dirs(logger)
     receiver = Receiver(config, logger)
-    local = forced is None
+    local = forced is None or (not trusted and not set_untrusted)   # -f was ignored
 
     def fixups(headers, msgid, now):
         if "-t" in inv.flags:

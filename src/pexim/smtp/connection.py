@@ -87,7 +87,8 @@ class LiveSession(Session):
             interface_port=self.interface[1] if self.interface else 0,
             ident=self.ident if local else None, originator=self.originator,
             allow_unqualified=local,
-            extra={"fixups": self._local_fixups} if local else {},
+            extra=dict({"fixups": self._local_fixups} if local else {},
+                       chunking=bool(getattr(env, "chunking", False))),
             dsn_envid=env.dsn_envid, dsn_ret={"FULL": 1, "HDRS": 2}.get(
                 (env.dsn_ret or "").upper(), 0))
         outcome = self.receiver.accept(self.ctx, inc, lambda: self.acl(W.DATA, None),

@@ -146,7 +146,7 @@ class Worker:
         for srv in self.servers:
             srv.close()
         for writer, session in list(self.open.values()):
-            if not session.server.in_data:       # idle between commands: tell it now
+            if not _in_message(session.server):       # idle between commands: tell it now
                 self._shutdown_reply(writer, session)
         if self.tasks:
             await asyncio.wait(set(self.tasks), timeout=grace)
@@ -234,7 +234,7 @@ class Worker:
         sel = self.logger.selectors
         server = session.server
         who = host_and_ident(self._peer(session), sel, False)
-        if server.in_data:
+        if _in_message(server):
             if sel & {"lost_incoming_connection", "smtp_connection"}:
                 self.log("SMTP connection from %s lost while reading message data%s" % (
                     who, " (after header)" if server._data else " (header)"))
@@ -272,7 +272,7 @@ class Worker:
                     await self._send(writer, session, server.feed_eof())
                 break
             await self._send(writer, session, server.feed(data))
-            if self.stopping and not server.in_data:
+            if self.stopping and not _in_message(server):
                 self._shutdown_reply(writer, session)
                 break
         await writer.drain()
@@ -286,13 +286,18 @@ class Worker:
             await writer.drain()
 
     def _timeout(self, writer, session, server) -> None:
-        what = "data" if server.in_data else "command"
+        what = "data" if _in_message(server) else "command"
         self.log("SMTP %s timeout%s on connection from %s%s" % (
-            what, " (message abandoned)" if server.in_data else "",
+            what, " (message abandoned)" if _in_message(server) else "",
             host_and_ident(self._peer(session), self.logger.selectors, False),
-            " F=<%s>" % server.sender if server.in_data else ""))
+            " F=<%s>" % server.sender if _in_message(server) else ""))
         writer.write(("421 %s: SMTP incoming data timeout - closing connection.\r\n"
                       % session.active_hostname).encode())
+
+
+def _in_message(server) -> bool:
+    """Message data (DATA, or BDAT chunks) is being read."""
+    return bool(getattr(server, "in_message", server.in_data))
 
 
 def _plain_ip(ip: str) -> str:

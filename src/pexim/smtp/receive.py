@@ -224,6 +224,7 @@ class Receiver:
                         and h.type != HTYPE_OLD), None)
         a = Arrival(msg.sender, msg.message_size(body_size), peer,
                     receive_time=time.time() - now,
+                    chunking=bool(inc.extra.get("chunking")),
                     msgid=msgid_hdr.text.split(":", 1)[1].strip().strip("<>")
                     if msgid_hdr else None,
                     msgid_created=bool(inc.extra.get("msgid_created")),
