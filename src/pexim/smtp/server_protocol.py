@@ -91,6 +91,49 @@ def _strtoul(text: str) -> int | None:
     return (2**64 - value) % 2**64 if neg else value
 
 
+def _header_lf_fixup(lines: list[bytes], crlf: list[bool]) -> list[bytes]:
+    """receive_msg()'s header loop: when the first line ended in CRLF, a line it
+    reads that ends in a bare LF pushes a space back into the input, so the next
+    line starts with one (a continuation, or the body's first line).  The loop
+    reads up to the blank line or the first line that is no header."""
+    if not lines or not crlf or not crlf[0]:
+        return lines
+    out = list(lines)
+    for i in range(len(out)):
+        line = out[i]
+        if line == b"":
+            ends = True
+        elif line[:1] in (b" ", b"\t"):
+            ends = i == 0
+        else:
+            name, colon, _ = line.partition(b":")
+            ends = not (colon and name and all(33 <= c <= 126 for c in name))
+        if not crlf[i] and i + 1 < len(out):
+            out[i + 1] = b" " + out[i + 1]
+        if ends:
+            break
+    return out
+
+
+def _message_total(lines: list[bytes]) -> int:
+    """receive_msg()'s message_size + message_linecount for LF-ended lines: a
+    blank line is added when the body starts without one."""
+    total = sum(len(line) + 1 for line in lines) + len(lines)
+    seen_header = False
+    for line in lines:
+        if line == b"":
+            break
+        if line[:1] in (b" ", b"\t") and seen_header:
+            continue
+        name, colon, _ = line.partition(b":")
+        if colon and name and all(33 <= c <= 126 for c in name):
+            seen_header = True
+            continue
+        total += 1
+        break
+    return total
+
+
 class SmtpServer:
     """One SMTP connection's protocol state."""
 
@@ -103,6 +146,7 @@ class SmtpServer:
         self.in_data = False
         self._data_after_crlf = True
         self._data: list[bytes] = []
+        self._data_crlf: list[bool] = []
         self.history: list[str] = []
         self.helo_name: str | None = None
         self.helo_seen = False
@@ -197,6 +241,8 @@ class SmtpServer:
                         nl = got.find(b"\n")
                         if 0 <= nl < len(got) - 1:
                             self._bdat_fromline_check()
+                            if not self._bdat_crlf_check():
+                                continue
                 if not self._bdat_left:
                     self._bdat_chunk_done()
                 continue
@@ -929,6 +975,7 @@ class SmtpServer:
         self.in_data = True
         self._data_after_crlf = True
         self._data = []
+        self._data_crlf: list[bool] = []
 
     def _data_line(self, line: bytes) -> None:
         # The SMTP-smuggling defence of Exim 4.97.1 (CVE-2023-51766), which 4.96
@@ -940,6 +987,7 @@ class SmtpServer:
         after_crlf, self._data_after_crlf = self._data_after_crlf, crlf
         if line == b"." and not (crlf and after_crlf):
             self._data.append(line)
+            self._data_crlf.append(crlf)
             return
         if line == b".":
             self.in_data = False
@@ -948,7 +996,8 @@ class SmtpServer:
                            self.dsn_ret, self.dsn_envid)
             if self._data:
                 self.h.check_host("ignore_fromline_hosts")
-            self._send(self.h.receive(env, self._data, self))
+            data = _header_lf_fixup(self._data, self._data_crlf)
+            self._send(self.h.receive(env, data, self))
             self._data = []
             self._reset()
             self.mail_cmds.update({"rset", "helo", "ehlo", "starttls"})
@@ -956,6 +1005,7 @@ class SmtpServer:
         if line.startswith(b"."):
             line = line[1:]
         self._data.append(line)
+        self._data_crlf.append(crlf)
 
     @property
     def in_message(self) -> bool:
@@ -1044,20 +1094,29 @@ class SmtpServer:
         self._bdat_wait = None
         raw = b"".join(self._bdat_chunks)
         self._bdat_chunks = []
-        lines = raw.replace(b"\r\n", b"\n").split(b"\n")
-        if lines and lines[-1] == b"":
-            lines.pop()
+        pieces = raw.split(b"\n")
+        if pieces and pieces[-1] == b"":
+            pieces.pop()
+        crlf = [p.endswith(b"\r") for p in pieces]
+        lines = [p[:-1] if c else p for p, c in zip(pieces, crlf, strict=True)]
+        if not raw.endswith(b"\n") and crlf:
+            crlf[-1] = True             # no line end at all: nothing pushed back
+        lines = _header_lf_fixup(lines, crlf)
         env = Envelope(self.sender or "", list(self.recipients), self.protocol,
                        self.helo_name, self.message_size, self.body_type, self.smtputf8,
                        self.dsn_ret, self.dsn_envid, chunking)
         if raw:
             self._bdat_fromline_check()
+            self._bdat_chunks = [raw]
+            if not self._bdat_crlf_check():
+                return
         reply = self.h.receive(env, lines, self)
         if chunking and self.history and self.history[-1] == "BDAT" and \
                 reply.startswith(b"250 OK id="):
             # receive.c prefixes its default OK reply with the chunk's (seen
             # when BDAT, not NOOP, was the last command)
-            reply = b"250- %d byte chunk, total %d\r\n" % (self._bdat_size, len(raw)) + reply
+            reply = b"250- %d byte chunk, total %d\r\n" % (
+                self._bdat_size, _message_total(lines)) + reply
         self._send(reply)
         self._reset()
         self.mail_cmds.update({"rset", "helo", "ehlo", "starttls"})
@@ -1066,6 +1125,29 @@ class SmtpServer:
         if not self._bdat_fromline:
             self._bdat_fromline = True
             self.h.check_host("ignore_fromline_hosts")
+
+    def _bdat_crlf_check(self) -> bool:
+        """receive_msg() refuses a chunked message whose first header line ends
+        in a bare LF; the rest of the chunk is dropped.  False when refused."""
+        raw = b"".join(self._bdat_chunks)
+        nl = raw.find(b"\n")
+        if nl < 0 or raw[nl - 1:nl] == b"\r" and nl > 0:
+            return True
+        name, colon, _ = raw[:nl].partition(b":")
+        if not (colon and name and all(33 <= c <= 126 for c in name)):
+            return True
+        self.h.log("rejected from <%s>%s: Non-CRLF-terminated header, under CHUNKING: "
+                   "message abandoned" % (
+                       self.sender or "", (" " + self.host_and_ident(True))
+                       if self.s.host_address else ""),
+                   reject=True, selector="size_reject")
+        self._send(b"552 Message header not CRLF terminated\r\n")
+        self._bdat_chunks = []
+        self._bdat_wait = None
+        if self._bdat_left:
+            self._bdat_flush = True
+        self._reset()
+        return False
 
     def _bdat_abort(self) -> None:
         if self._bdat_chunks:
