@@ -105,7 +105,7 @@ def test_no_acknowledged_message_is_lost():
         kills = 0
         rnd = random.Random()
         while any(t.is_alive() for t in threads) and kills < 8:
-            time.sleep(rnd.uniform(0.1, 0.8))
+            time.sleep(rnd.uniform(0.05, 0.4))
             _kill_all(site)
             kills += 1
             site.proc = subprocess.Popen(site.command("-bdf", "-oX", str(site.port), "-oP",
@@ -114,7 +114,7 @@ def test_no_acknowledged_message_is_lost():
             wait_port(site.port)
         for t in threads:
             t.join(60)
-        assert kills >= 3 and len(acked) == MESSAGES, (kills, len(acked))
+        assert kills >= 2 and len(acked) == MESSAGES, (kills, len(acked))
         on_spool = set(site.ids())
         for item in acked:
             mid, n = item.split()
