@@ -72,6 +72,11 @@ def dispatch(inv) -> int:
             sys.stderr.write(f"{timestamp()} {PURGE_WARNING}\n")
         print(f"Configuration file is {config.filename}")
         return 0
+    from pexim.config.support import RECEIVING_MODES, refusal
+
+    if mode in RECEIVING_MODES and (message := refusal(config, mode)) is not None:
+        sys.stderr.write(message + "\n")
+        return 1
     if mode in ("-bh", "-bhc"):
         from pexim.commands.hostcheck import run as hostcheck
         return hostcheck(config, inv)

@@ -19,6 +19,8 @@ need it rather than silently accepted.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pexim import EXIM_VERSION, build
 from pexim.config.options import Option, T
 
@@ -318,3 +320,33 @@ MAIN_OPTIONS: list[Option] = [
     Option("warn_message_file", S),
     Option("write_rejectlog", B, "true"),
 ]
+
+# Options whose behaviour pexim has today (issue by issue this set grows; see
+# docs/features.md). The receiving modes refuse a configuration that sets any
+# other option to something other than "off" (config.support).
+SUPPORTED = frozenset("""
+accept_8bitmime acl_not_smtp acl_smtp_connect acl_smtp_data acl_smtp_etrn acl_smtp_expn
+acl_smtp_helo acl_smtp_mail acl_smtp_predata acl_smtp_quit acl_smtp_rcpt acl_smtp_vrfy
+add_environment admin_groups allow_domain_literals chunking_advertise_hosts daemon_smtp_ports
+dns_again_means_nonexist dns_check_names_pattern dns_cname_loops dns_dnssec_ok dns_retrans
+dns_retry dns_trust_aa dns_use_edns0 dsn_advertise_hosts exim_group exim_user exim_version
+extra_local_interfaces gecos_name gecos_pattern headers_charset helo_accept_junk_hosts
+helo_allow_chars helo_lookup_domains helo_try_verify_hosts helo_verify_hosts
+host_reject_connection hosts_connection_nolog hosts_require_helo hosts_treat_as_local
+ignore_fromline_hosts keep_environment local_from_check local_interfaces local_sender_retain
+localhost_number log_file_path log_selector log_timezone message_body_newlines
+message_body_visible message_size_limit pid_file_path pipelining_advertise_hosts
+pipelining_connect_advertise_hosts prdr_enable primary_hostname print_topbitchars
+qualify_domain qualify_recipient queue_only received_header_text recipient_unqualified_hosts
+recipients_max recipients_max_reject redis_servers sender_unqualified_hosts smtp_accept_max
+smtp_accept_max_nonmail smtp_accept_max_nonmail_hosts smtp_accept_max_per_connection
+smtp_accept_max_per_host smtp_accept_reserve smtp_active_hostname smtp_banner
+smtp_connect_backlog smtp_etrn_command smtp_max_synprot_errors smtp_max_unknown_commands
+smtp_receive_timeout smtp_reserve_hosts smtputf8_advertise_hosts split_spool_directory
+spool_directory sqlite_dbfile sqlite_lock_timeout strict_acl_vars strip_excess_angle_brackets
+strip_trailing_dot syslog_duplication syslog_facility syslog_pid syslog_processname
+syslog_timestamp trusted_groups trusted_users untrusted_set_sender uucp_from_pattern
+uucp_from_sender write_rejectlog
+""".split())
+
+MAIN_OPTIONS = [replace(o, supported=True) if o.name in SUPPORTED else o for o in MAIN_OPTIONS]
