@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 from pexim.expand.ip import is_ip_address
+from pexim.smtp.stream import serve_stream
 
 _HEADER = ("\n**** SMTP testing session as if from host %s\n"
            "**** but without any ident (RFC 1413) callback.\n"
@@ -41,17 +42,7 @@ def run(config, inv, stdin=None, stdout=None, stderr=None) -> int:
                       else name)
     session.check_host("hosts_connection_nolog")
     out.write((_HEADER % address).encode())
-    server = session.server
-    out.write(server.start())
-    out.flush()
-    while not server.closed:
-        line = inp.readline()
-        if not line:
-            out.write(server.feed_eof())
-            break
-        out.write(server.feed(line))
-        out.flush()
-    out.flush()
+    serve_stream(session.server, inp, out)
     err.flush()
     return 0
 

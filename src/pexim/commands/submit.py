@@ -19,6 +19,7 @@ from pexim.log import Flags, Logger
 from pexim.message.envelope import Recipient
 from pexim.message.headers import Submission, apply_local_fixups
 from pexim.smtp.receive import Incoming, Receiver, ensure_log_dirs, split_message
+from pexim.smtp.stream import serve_stream
 
 
 def _caller():
@@ -83,17 +84,7 @@ def run_bs(config, inv, stdin=None, stdout=None) -> int:
     receiver = Receiver(config, logger)
     session = LiveSession(config, receiver, _log_write(logger), None,
                           originator=(login, uid, gid), ident=login)
-    server = session.server
-    out.write(server.start())
-    out.flush()
-    while not server.closed:
-        line = inp.readline()
-        if not line:
-            out.write(server.feed_eof())
-            break
-        out.write(server.feed(line))
-        out.flush()
-    out.flush()
+    serve_stream(session.server, inp, out)
     receiver.close()
     return 0
 
