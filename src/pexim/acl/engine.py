@@ -383,33 +383,30 @@ class Engine:
             if verb == "warn" or (rc == W.OK and verb in ("accept", "discard")):
                 res.user = res.log = None
             if user_message:
-                ctx.values["acl_verify_message"] = old_user or ""
-                try:
-                    text = expand(ctx, user_message)
-                except ForcedFail:
-                    text = None
-                except ExpansionError as e:
-                    self.host.log('failed to expand ACL message "%s": %s' % (
-                        user_message, e.message), panic=True)
-                    text = None
+                text = self._message_text(ctx, user_message, old_user, "message")
                 if text:
                     res.user = text
             if log_message:
-                ctx.values["acl_verify_message"] = old_log or ""
-                try:
-                    text = expand(ctx, log_message)
-                except ForcedFail:
-                    text = None
-                except ExpansionError as e:
-                    self.host.log('failed to expand ACL log message "%s": %s' % (
-                        log_message, e.message), panic=True)
-                    text = None
+                text = self._message_text(ctx, log_message, old_log, "log message")
                 if text:
                     res.log = text if res.log is None else "%s: %s" % (text, res.log)
             if not res.log:
                 res.log = res.user
         ctx.values["acl_verify_message"] = ""
         return rc, res.user, res.log, endpass
+
+    def _message_text(self, ctx, text: str, verify_message: str | None, what: str):
+        """A message or log_message expanded with $acl_verify_message set; None
+        on forced failure, or (with a panic log line) on an expansion error."""
+        ctx.values["acl_verify_message"] = verify_message or ""
+        try:
+            return expand(ctx, text)
+        except ForcedFail:
+            return None
+        except ExpansionError as e:
+            self.host.log('failed to expand ACL %s "%s": %s' % (what, text, e.message),
+                          panic=True)
+            return None
 
     def _trace_check(self, c, arg: str, modifier: bool, expanded: bool) -> None:
         """The "check name = arg" line, and the expanded value when it differs
