@@ -3,46 +3,22 @@
 
 from __future__ import annotations
 
-import os
-import re
-import shlex
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from mode_cases import cases, needs_exim_root, run_both, split
 from pexim.config.model import RetryRule
 from pexim.delivery.retry_rules import error_code, error_matches
 
-EXIM = "/usr/sbin/exim"
 DATA = Path(__file__).resolve().parent.parent / "data" / "retry"
-TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", re.M)
 
 
-def cases():
-    for conf in sorted(DATA.glob("*.conf")):
-        for line in conf.read_text().splitlines():
-            if line.startswith("# test-brt:"):
-                args = line[len("# test-brt:"):].strip()
-                yield pytest.param(conf, args, id=f"{conf.stem}:{args}")
-
-
-def run(cmd, conf, args):
-    proc = subprocess.run([*cmd, "-C", str(conf), "-brt", *shlex.split(args)],
-                          capture_output=True, text=True)
-    return proc.returncode, proc.stdout, TIMESTAMP.sub("", proc.stderr)
-
-
-@pytest.mark.skipif(not os.path.exists(EXIM) or os.geteuid() != 0,
-                    reason="needs real exim, run as root")
-@pytest.mark.parametrize("conf,args", list(cases()))
+@needs_exim_root
+@pytest.mark.parametrize("conf,args", list(cases(DATA, "brt")))
 def test_brt_matches_exim(conf, args, tmp_path):
-    copy = tmp_path / conf.name
-    shutil.copy(conf, copy)
-    copy.chmod(0o644)
-    assert run([sys.executable, "-m", "pexim"], copy, args) == run([EXIM], copy, args)
+    ours, theirs = run_both(conf, tmp_path, "-brt", split(args))
+    assert ours == theirs
 
 
 def rule(errno, more=None):

@@ -3,45 +3,22 @@
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from mode_cases import cases, needs_exim_root, run_both
 from pexim.config.model import RewriteRule
 from pexim.message.rewrite import ENV_FROM, FROM, SMTP, TO, Rewriter, applies
 
-EXIM = "/usr/sbin/exim"
 DATA = Path(__file__).resolve().parent.parent / "data" / "rewrite"
-TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", re.M)
 
 
-def cases():
-    for conf in sorted(DATA.glob("*.conf")):
-        for line in conf.read_text().splitlines():
-            if line.startswith("# test-brw:"):
-                address = line[len("# test-brw:"):].strip()
-                yield pytest.param(conf, address, id=f"{conf.stem}:{address}")
-
-
-def run(cmd, conf, address):
-    proc = subprocess.run([*cmd, "-C", str(conf), "-brw", address], capture_output=True,
-                          text=True)
-    return proc.returncode, proc.stdout, TIMESTAMP.sub("", proc.stderr)
-
-
-@pytest.mark.skipif(not os.path.exists(EXIM) or os.geteuid() != 0,
-                    reason="needs real exim, run as root")
-@pytest.mark.parametrize("conf,address", list(cases()))
+@needs_exim_root
+@pytest.mark.parametrize("conf,address", list(cases(DATA, "brw")))
 def test_brw_matches_exim(conf, address, tmp_path):
-    copy = tmp_path / conf.name
-    shutil.copy(conf, copy)
-    copy.chmod(0o644)
-    assert run([sys.executable, "-m", "pexim"], copy, address) == run([EXIM], copy, address)
+    ours, theirs = run_both(conf, tmp_path, "-brw", [address])
+    assert ours == theirs
 
 
 def test_flags_choose_places():
