@@ -17,7 +17,6 @@ Every run's stdout, stderr and exit code must be equal.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -26,44 +25,12 @@ from pathlib import Path
 
 import pytest
 
-EXIM = shutil.which("exim") or "/usr/sbin/exim"
+from session_cases import EXIM, normalise, parse_case, usable
+
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests/data/acl"
 CASES = sorted((DATA / "spool").glob("*.case"))
 
-_MSGID = re.compile(rb"\b[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b")
-_DATE = re.compile(rb"(Sun|Mon|Tue|Wed|Thu|Fri|Sat), \d+ [A-Z][a-z]+ \d+ [\d:]+ [+-]\d{4}")
-
-
-def parse_case(path: Path):
-    head: dict[str, str] = {"ip": "10.0.0.1", "runs": "1"}
-    section = None
-    config: list[str] = []
-    lines: list[str] = []
-    for raw in path.read_text().split("\n"):
-        if raw.startswith("=== "):
-            section = raw[4:].strip()
-            continue
-        if section is None:
-            if ":" in raw:
-                k, _, val = raw.partition(":")
-                head[k.strip()] = val.strip()
-        elif section == "config":
-            config.append(raw)
-        elif section == "input":
-            lines.append(raw)
-    while lines and lines[-1] == "":
-        lines.pop()
-    data = b""
-    for line in lines:
-        if line == "<EOF>":
-            break
-        data += line.encode("latin-1") + b"\r\n"
-    return head, "\n".join(config).rstrip("\n") + "\n", data
-
-
-def normalise(b: bytes) -> bytes:
-    return _DATE.sub(b"DATE", _MSGID.sub(b"MSGID", b))
 
 
 def run_side(cmd, config, spool, tmp, name, ip, data, env):
@@ -75,10 +42,6 @@ def run_side(cmd, config, spool, tmp, name, ip, data, env):
     p = subprocess.run(cmd + ["-C", "case.conf", "-bh", ip], input=data, cwd=work,
                        capture_output=True, env=env, timeout=60)
     return normalise(p.stdout), normalise(p.stderr), p.returncode
-
-
-def usable() -> bool:
-    return os.path.exists(EXIM) and os.geteuid() == 0
 
 
 @pytest.mark.skipif(not usable(), reason="needs real exim and root (for -C)")

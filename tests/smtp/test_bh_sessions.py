@@ -12,57 +12,21 @@ comes from running real exim.
 from __future__ import annotations
 
 import os
-import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-EXIM = shutil.which("exim") or "/usr/sbin/exim"
+from session_cases import EXIM, normalise, parse_case, usable
+
 ROOT = Path(__file__).resolve().parents[2]
 
-_MSGID = re.compile(rb"\b[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b")
-_REPEAT = re.compile(r"\{(\d+)\*(.)\}")
-_DATE = re.compile(rb"(Sun|Mon|Tue|Wed|Thu|Fri|Sat), \d+ [A-Z][a-z]+ \d+ [\d:]+ [+-]\d{4}")
-
-
-def parse_case(path: Path):
-    ip, section = "10.0.0.1", None
-    config: list[str] = []
-    lines: list[str] = []
-    for raw in path.read_text().split("\n"):
-        if raw.startswith("=== "):
-            section = raw[4:].strip()
-            continue
-        if section is None:
-            if raw.startswith("ip:"):
-                ip = raw[3:].strip()
-        elif section == "config":
-            config.append(raw)
-        elif section == "input":
-            lines.append(raw)
-    while lines and lines[-1] == "":
-        lines.pop()
-    data = b""
-    for line in lines:
-        if line == "<EOF>":
-            break
-        if line.startswith("raw:"):
-            text = _REPEAT.sub(lambda m: m.group(2) * int(m.group(1)), line[4:].lstrip(" "))
-            data += text.encode("latin-1").decode("unicode_escape").encode("latin-1")
-            continue
-        data += line.encode("latin-1") + b"\r\n"
-    return ip, "\n".join(config).rstrip("\n") + "\n", data
-
-
-def normalise(b: bytes) -> bytes:
-    return _DATE.sub(b"DATE", _MSGID.sub(b"MSGID", b))
 
 
 def run_both(path: Path, tmp: Path):
-    ip, config, data = parse_case(path)
+    head, config, data = parse_case(path)
+    ip = head["ip"]
     conf = tmp / "case.conf"
     conf.write_text(config)
     os.chmod(conf, 0o644)
@@ -74,10 +38,6 @@ def run_both(path: Path, tmp: Path):
                            input=data, cwd=tmp, capture_output=True, env=penv, timeout=60)
     return ((normalise(exim.stdout), normalise(exim.stderr), exim.returncode),
             (normalise(pexim.stdout), normalise(pexim.stderr), pexim.returncode))
-
-
-def usable() -> bool:
-    return os.path.exists(EXIM) and os.geteuid() == 0
 
 
 CASES = sorted((ROOT / "tests/data/smtp").glob("*.case")) + \
