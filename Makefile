@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 # Debian packages the test suite talks to (real exim is the oracle).
-DEB_TEST_PKGS := exim4-daemon-heavy exim4-doc-html swaks tinycdb redis-server sqlite3
+DEB_TEST_PKGS := exim4-daemon-heavy exim4-doc-html swaks tinycdb redis-server sqlite3 \
+                 dovecot-core dovecot-lmtpd haproxy fail2ban
 
 .PHONY: run test lint bench venv debs clean
 
