@@ -99,10 +99,42 @@ def dispatch(inv) -> int:
     if mode in ("-bs", "-bm"):
         from pexim.commands.submit import run as submit
         return submit(config, inv)
+    handler = _handler(mode)
+    if handler is not None:
+        return handler(config, inv)
     what = _NOT_YET.get(mode, mode)
     sys.stderr.write(f"pexim: {mode} ({what}) is not implemented yet in pexim "
                      f"{_version()}; see docs/features.md\n")
     return 1
+
+
+# Modes whose module exports run(config, inv); a mode whose module is not
+# there yet falls through to "not implemented yet".
+_MODULES = {
+    "-bt": "address", "-bv": "address", "-bvs": "address",
+    "-bp": "queue", "-bpa": "queue", "-bpc": "queue", "-bpr": "queue", "-bpra": "queue",
+    "-bpru": "queue", "-bpu": "queue", "-Mar": "queue", "-Mes": "queue", "-Mf": "queue",
+    "-Mg": "queue", "-Mmad": "queue", "-Mmd": "queue", "-Mrm": "queue", "-Mt": "queue",
+    "-Mvb": "queue", "-Mvc": "queue", "-Mvh": "queue", "-Mvl": "queue", "-Meb": "queue",
+    "-M": "deliver", "-Mc": "deliver", "-q": "deliver", "-R": "deliver", "-S": "deliver",
+    "-bS": "submit",
+}
+
+
+def _handler(mode: str):
+    import importlib
+
+    name = _MODULES.get(mode)
+    if name is None:
+        return None
+    try:
+        module = importlib.import_module(f"pexim.commands.{name}")
+    except ModuleNotFoundError as e:
+        if e.name != f"pexim.commands.{name}":
+            raise
+        return None
+    return getattr(module, "run_" + mode.lstrip("-").replace(":", "_"), None) or \
+        (getattr(module, "run") if name != "submit" else None)
 
 
 def _version() -> str:
