@@ -134,7 +134,7 @@ def _handler(mode: str):
             raise
         return None
     return getattr(module, "run_" + mode.lstrip("-").replace(":", "_"), None) or \
-        (getattr(module, "run") if name != "submit" else None)
+        (module.run if name != "submit" else None)
 
 
 def _version() -> str:

@@ -19,29 +19,10 @@ import sys
 import time
 
 from pexim.log import Flags, Logger
+from pexim.privileges import drop_privileges, exim_ids
 from pexim.smtp.listener import Counters, Worker, listen_addresses, open_sockets
 
 GRACE_SECONDS = 10
-
-
-def _exim_ids(config) -> tuple[int, int] | None:
-    """(uid, gid) to drop to, when running as root."""
-    if os.geteuid() != 0:
-        return None
-    import grp
-    import pwd
-
-    user = config.main.get("exim_user")
-    group = config.main.get("exim_group")
-    try:
-        uid = int(user) if str(user).isdigit() else pwd.getpwnam(str(user)).pw_uid
-    except KeyError:
-        return None
-    if group in (None, ""):
-        gid = pwd.getpwuid(uid).pw_gid
-    else:
-        gid = int(group) if str(group).isdigit() else grp.getgrnam(str(group)).gr_gid
-    return uid, gid
 
 
 _LAZY_STDLIB = ("base64", "crypt", "errno", "fcntl", "hashlib", "shlex", "socket", "struct",
@@ -71,15 +52,6 @@ def preload() -> None:
                 pass
 
 
-def drop_privileges(ids) -> None:
-    if ids is None:
-        return
-    uid, gid = ids
-    os.setgroups([gid])
-    os.setgid(gid)
-    os.setuid(uid)
-
-
 def _workers() -> int:
     return int(os.environ.get("PEXIM_WORKERS") or os.cpu_count() or 1)
 
@@ -95,7 +67,7 @@ def run(config, inv) -> int:
     except OSError as err:
         sys.stderr.write("%s\n" % (err.strerror or err))
         return 1
-    ids = _exim_ids(config)
+    ids = exim_ids(config)
     if ids is not None:
         preload()
     logger = Logger.from_config(config)

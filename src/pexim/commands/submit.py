@@ -206,7 +206,29 @@ def run_bm(config, inv, stdin=None, stderr=None) -> int:
             sender, outcome.log_msg or text))
         err.write("%s\n" % text)
         return 1
+    after_reception(config, logger, inv, outcome.message_id,
+                    queued=bool({"queue", "queue_only"} & set(host.state.controls)))
     return 0
+
+
+def after_reception(config, logger, inv, message_id: str, queued: bool = False) -> None:
+    """Deliver at once (-odi/-odf), in a background child (-odb, the default), or
+    leave the message on the queue (-odq, queue_only, control = queue)."""
+    if queued or "-odq" in inv.flags or "-odqs" in inv.flags or config.main.get("queue_only"):
+        return
+    from pexim.commands.deliver import deliver_now
+
+    if "-odi" in inv.flags or "-odf" in inv.flags:
+        deliver_now(config, logger, message_id)
+        return
+    if os.fork() == 0:                      # -odb: the submitter does not wait
+        code = 0
+        try:
+            os.setsid()
+            deliver_now(config, logger, message_id)
+        except BaseException:  # noqa: BLE001 - the child must not return into the caller
+            code = 1
+        os._exit(code)
 
 
 def _untrusted_may_set(config, ctx, sender: str) -> bool:
