@@ -297,13 +297,17 @@ def test_sighup_rereads_the_configuration():
         s.cleanup()
 
 
-def test_queue_runs_are_announced_as_missing():
+def test_daemon_starts_periodic_queue_runs():
     s = Site()
-    s.start("-q30m")
+    s.start("-q1s")
     try:
-        assert "queue runs are not implemented yet" in s.mainlog()
-        assert re.search(r"daemon started: pid=\d+, -q30m, listening for SMTP on "
+        assert re.search(r"daemon started: pid=\d+, -q1s, listening for SMTP on "
                          r"\[127\.0\.0\.1\]:%d" % s.port, s.mainlog())
+        deadline = time.time() + 10
+        while time.time() < deadline and "End queue run: pid=" not in s.mainlog():
+            time.sleep(0.2)
+        assert re.search(r"Start queue run: pid=\d+\n", s.mainlog())
+        assert re.search(r"End queue run: pid=\d+\n", s.mainlog())
     finally:
         s.cleanup()
 

@@ -93,12 +93,9 @@ def run(config, inv) -> int:
         queue = "-q%s" % inv.queue_spec[2:]
     logger.write(Flags.MAIN, "exim 4.96 daemon started: pid=%d, %s, listening for SMTP on %s"
                  % (os.getpid(), queue, where))
-    if inv.queue_spec:
-        logger.write(Flags.MAIN, "queue runs are not implemented yet: %s ignored"
-                     % inv.queue_spec)
     _chown_logs(logger, ids)
     counters = Counters()
-    master = _Master(config, socks, counters, ids, logger)
+    master = _Master(config, socks, counters, ids, logger, inv.queue_spec)
     rc = master.supervise()
     for s in socks:
         s.close()
@@ -137,13 +134,18 @@ def _chown_logs(logger, ids) -> None:
 
 
 class _Master:
-    def __init__(self, config, socks, counters, ids, logger):
+    def __init__(self, config, socks, counters, ids, logger, queue_spec=None):
+        import socket
+
         self.config = config
+        self.queue_spec = queue_spec
+        # Receiving workers post the ids of accepted messages to the delivery worker.
+        self.notify_r, self.notify_w = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.socks = socks
         self.counters = counters
         self.ids = ids
         self.logger = logger
-        self.children: dict[int, float] = {}
+        self.children: dict[int, tuple[float, str]] = {}
         self.stop = False
         self.reload = False
 
@@ -151,8 +153,9 @@ class _Master:
         signal.signal(signal.SIGTERM, self._on_term)
         signal.signal(signal.SIGINT, self._on_term)
         signal.signal(signal.SIGHUP, self._on_hup)
+        self._spawn("delivery")
         for _ in range(_workers()):
-            self._spawn()
+            self._spawn("smtp")
         while self.children:
             try:
                 pid, status = os.wait()
@@ -160,13 +163,14 @@ class _Master:
                 break
             except InterruptedError:
                 continue
-            started = self.children.pop(pid, None)
-            if started is None:
+            entry = self.children.pop(pid, None)
+            if entry is None:
                 continue
+            started, role = entry
             if not self.stop:
                 if status and time.monotonic() - started < 1:
                     time.sleep(1)       # a worker dying at once: do not spin
-                self._spawn()
+                self._spawn(role)
         return 0
 
     def _signal_children(self, sig) -> None:
@@ -184,17 +188,25 @@ class _Master:
         self.reload = True
         self._on_term(signum, frame)
 
-    def _spawn(self) -> None:
+    def _spawn(self, role: str) -> None:
         pid = os.fork()
         if pid:
-            self.children[pid] = time.monotonic()
+            self.children[pid] = (time.monotonic(), role)
             return
         code = 1
         try:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 signal.signal(sig, signal.SIG_DFL)
-            drop_privileges(self.ids)
-            code = worker_main(self.config, self.socks, self.counters, self.ids)
+            if role == "delivery":
+                # Stays root when started as root: local deliveries change to the
+                # recipient's uid per transport run (delivery/deliver.py).
+                for s in self.socks:
+                    s.close()
+                code = delivery_main(self.config, self.notify_r, self.queue_spec, self.ids)
+            else:
+                drop_privileges(self.ids)
+                code = worker_main(self.config, self.socks, self.counters, self.ids,
+                                   self.notify_w)
         except BaseException:  # noqa: BLE001 - a worker must never return into the master
             import traceback
             traceback.print_exc()
@@ -202,12 +214,62 @@ class _Master:
             os._exit(code)
 
 
-def worker_main(config, socks, counters, ids) -> int:
+def delivery_main(config, notify, queue_spec, ids) -> int:
+    """The daemon's delivery worker: immediate deliveries and periodic queue runs."""
+    import select
+
+    from pexim.delivery.deliver import Deliverer, Options
+    from pexim.delivery.queue_runner import parse_spec
+    from pexim.delivery.queue_runner import run as queue_run
+
+    logger = Logger.from_config(config)
+    deliverer = Deliverer(config, logger, owner=ids)
+    spec = parse_spec(queue_spec) if queue_spec else None
+    interval = spec.interval if spec is not None else None
+    next_run = time.monotonic() + interval if interval else None
+    stop = []
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    signal.signal(signal.SIGHUP, lambda *_: stop.append(1))
+    while not stop:
+        timeout = max(0.0, next_run - time.monotonic()) if next_run else None
+        ready, _, _ = select.select([notify, wake_r], [], [], timeout)
+        if wake_r in ready:
+            os.read(wake_r, 64)
+        if notify in ready and not stop:
+            try:
+                data = notify.recv(256)
+            except (BlockingIOError, InterruptedError):
+                continue
+            message_id = data.decode("ascii", "replace")
+            try:
+                deliverer.deliver(message_id, Options())
+            except Exception as err:  # noqa: BLE001 - stay up; the message stays queued
+                logger.write(Flags.PANIC, "delivery of %s failed: %s" % (message_id, err))
+        if next_run is not None and time.monotonic() >= next_run:
+            spec.flags = ""
+            queue_run(config, logger, spec, deliverer)
+            next_run = time.monotonic() + interval
+    return 0
+
+
+def worker_main(config, socks, counters, ids, notify=None) -> int:
     from pexim.smtp.connection import LiveSession
     from pexim.smtp.receive import Receiver, originator
 
     logger = Logger.from_config(config)
     receiver = Receiver(config, logger, None)
+    if notify is not None:
+        notify.setblocking(False)
+
+        def post(message_id: str) -> None:
+            try:
+                notify.send(message_id.encode("ascii"))
+            except OSError:     # delivery worker busy or gone: the next queue run has it
+                pass
+        receiver.after_accept = post
     orig = originator()
 
     def log_write(text, flags):

@@ -111,6 +111,9 @@ class Receiver:
         self.paths = SpoolPaths.from_config(config)
         number = config.main.get("localhost_number")
         self.ids = ids or MessageIdGenerator(int(number) if number not in (None, "") else None)
+        # Called with the message id once a message is safely spooled and should be
+        # delivered now (not queued by queue_only or `control = queue`).
+        self.after_accept = None
 
     def set_host_vars(self, ctx, inc: Incoming) -> None:
         """The connection variables Received: and the ACLs read."""
@@ -182,7 +185,15 @@ class Receiver:
             data.close()
             ctx.message = None
         self.log_arrival(msg, len(body), inc, now)
+        if self.after_accept is not None and not self._queue_only(state):
+            self.after_accept(msgid)
         return Outcome(msgid, rc, user_msg, log_msg, msg)
+
+    def _queue_only(self, state) -> bool:
+        if self.config.main.get("queue_only"):
+            return True
+        controls = getattr(state, "controls", None) or {}
+        return "queue" in controls or "queue_only" in controls
 
     def _message(self, msgid, inc: Incoming, headers, body_lines, now, ctx) -> SpoolMessage:
         login, uid, gid = inc.originator
