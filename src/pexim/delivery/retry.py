@@ -92,15 +92,15 @@ def next_try(rule, rec: RetryRecord | None, now: int, first_failed: int,
     if step.letter == "F":
         gap = step.p1
     else:
-        if rec is None:
-            last_gap = 0
-        else:
-            predicted = rec.next_try - rec.last_try
-            actual = now - rec.last_try
-            last_gap = min(predicted, actual)
-        gap = step.p1 if last_gap < step.p1 else last_gap * step.p2 // 1000
-        if step.letter == "H":
-            gap = random.randint(max(step.p1, last_gap), max(step.p1, last_gap, gap))
+        last_gap = 0 if rec is None else min(rec.next_try - rec.last_try, now - rec.last_try)
+        next_gap = last_gap * step.p2 // 1000
+        if step.letter == "G":
+            gap = step.p1 if last_gap < step.p1 else next_gap
+        else:       # H: p1, plus a random part of the growth, as retry.c does
+            gap = step.p1
+            if next_gap > step.p1:
+                spread = next_gap - step.p1
+                gap += random.randrange(spread) // 2 + spread // 2
     gap = min(gap, interval_max)
     return now + gap, False
 

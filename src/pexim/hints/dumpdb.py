@@ -1,5 +1,5 @@
 """`python -m pexim.hints.dumpdb <spool-directory> <database-name>`: list a
-pexim hints database in exim_dumpdb's format (ratelimit and seen so far)."""
+pexim hints database in exim_dumpdb's format (ratelimit, retry and seen)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ def format_record(name: str, key: str, value: bytes) -> str | None:
             return "%s epoch: %s size: %u key: %s" % (head, print_time(rec.epoch),
                                                      len(rec.bloom), key)
         return "%s key: %s" % (head, key)
+    if name == "retry":
+        from pexim.delivery.retry import format_record as retry_record
+        return retry_record(key, value)
     if name == "seen":
         import struct
         (stamp,) = struct.unpack_from("<q", value)
