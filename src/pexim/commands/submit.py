@@ -82,9 +82,13 @@ def run_bs(config, inv, stdin=None, stdout=None) -> int:
     logger = Logger.from_config(config)
     ensure_log_dirs(logger)
     receiver = Receiver(config, logger)
+    accepted: list[str] = []
+    receiver.after_accept = accepted.append
     session = LiveSession(config, receiver, _log_write(logger), None,
                           originator=(login, uid, gid), ident=login)
     serve_stream(session.server, inp, out)
+    for message_id in accepted:
+        after_reception(config, logger, inv, message_id)
     receiver.close()
     return 0
 
