@@ -117,18 +117,20 @@ class Deliverer:
             for addr in routed.succeeded:
                 addr.status = OK
                 self._done(spool, jnl, addr)
+            main_action = self.config.main.get("event_action")
             for addr in routed.failed:
                 addr.status = FAIL
+                self._event(main_action, "msg:fail:internal", msg, addr, addr.message)
+                log(self._line(addr))
             for addr in routed.deferred:
                 addr.status = DEFER
+                log(self._line(addr))
             await self._transport(msg, tctx, routed.local, opts, jnl, spool, log)
             await self._transport(msg, tctx, routed.remote, opts, jnl, spool, log, remote=True)
             done = routed.local + routed.remote
             result.delivered = [a for a in done if a.status == OK]
             result.failed = routed.failed + [a for a in done if a.status == FAIL]
             result.deferred = routed.deferred + [a for a in done if a.status == DEFER]
-            for addr in routed.failed + routed.deferred:
-                log(self._line(addr))
             self._update_retry(msg, done + routed.deferred + routed.failed, now)
             if result.failed:
                 result.bounces = self._bounce(msg, spool, result.failed, now, log)
@@ -138,6 +140,7 @@ class Deliverer:
                 self._warn(msg, spool, result.deferred, now)
             remaining = [r for r in spool.recipients if r.address not in spool.nonrecipients]
             if not remaining and not spool.frozen_at:
+                self._event(main_action, "msg:complete", msg, None)
                 self._complete(message_id, spool, log, now)
                 result.status = DELIVERED
             else:
@@ -201,6 +204,7 @@ class Deliverer:
                         a.status, a.basic_errno = DEFER, errors.UNKNOWNERROR
                         a.message = f"{tp.name} transport failed: {err}"
             first = True
+            action = tp.get("event_action")
             for a in batch:
                 if a.status is None:
                     a.status, a.message = DEFER, a.message or "transport gave no result"
@@ -209,8 +213,13 @@ class Deliverer:
                     self._done(spool, jnl, a)
                     log(self._line(a, first), msglog=self._msglog(a))
                     first = False
+                    self._event(action, "msg:delivery", msg, a,
+                                a.extra.get("confirmation") or "")
                 elif a.status == DEFER:
                     log(self._line(a))
+                    self._event(action, "msg:rcpt:defer", msg, a, a.message, a.basic_errno)
+                elif a.status == FAIL:
+                    self._event(action, "msg:fail:delivery", msg, a, a.message)
 
     def _retry_not_due(self, batch, now, opts) -> bool:
         """Local deliveries wait for their retry time (ERRNO_LRETRY) unless forced."""
@@ -305,6 +314,17 @@ class Deliverer:
     def _auto_thaw(self, spool, now) -> bool:
         after = self.config.main.get("auto_thaw") or 0
         return bool(after) and spool.frozen_at is not None and now - spool.frozen_at >= after
+
+    def _event(self, action, name, msg, addr, data=None, defer_errno=None) -> None:
+        if not action:
+            return
+        from pexim.delivery.events import fire
+
+        extra = {}
+        if addr is not None and addr.host_used is not None:
+            h = addr.host_used
+            extra = {"host": h.name, "host_address": h.address, "host_port": h.port or 25}
+        fire(action, name, msg.context(addr, extra), data, defer_errno, self.logger)
 
     def _line(self, addr: AddressItem, first: bool = True) -> str:
         from pexim.delivery.logging import line
