@@ -117,7 +117,7 @@ _MODULES = {
     "-Mg": "queue", "-Mmad": "queue", "-Mmd": "queue", "-Mrm": "queue", "-Mt": "queue",
     "-Mvb": "queue", "-Mvc": "queue", "-Mvh": "queue", "-Mvl": "queue", "-Meb": "queue",
     "-M": "deliver", "-Mc": "deliver", "-q": "deliver", "-R": "deliver", "-S": "deliver",
-    "-bS": "submit",
+    "-bS": "bsmtp",
 }
 
 

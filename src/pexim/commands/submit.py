@@ -1,9 +1,9 @@
 """Local submission: `-bs` (SMTP on stdin/stdout) and `-bm`/`-t` (a message on stdin).
 
 Both go through smtp/receive.py, so a local message is spooled, logged and
-acknowledged exactly like one from the daemon.  Delivery does not exist yet,
-so every message is queued (as with -odq).  Invoked as `sendmail`, pexim is
-in -bm mode already (cli.py).
+acknowledged exactly like one from the daemon, then delivered as -odi/-odb/
+-odq and queue_only say.  Invoked as `sendmail`, pexim is in -bm mode
+already (cli.py).  -bS (commands/bsmtp.py) spools through spool_local too.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import pwd
 import sys
+from dataclasses import dataclass
 
 from pexim.acl import where as W
 from pexim.acl.engine import Engine, PlainHost
@@ -170,10 +171,38 @@ def run_bm(config, inv, stdin=None, stderr=None) -> int:
         err.write("exim: no recipients\n" if "-t" not in inv.flags
                   else "exim: no recipients found in headers\n")
         return 1
-    name = inv.values.get("-F", gecos)
     logger = Logger.from_config(config)
     ensure_log_dirs(logger)
     receiver = Receiver(config, logger)
+    caller = Caller(login, uid, gid, gecos, trusted)
+    msgid, error = spool_local(config, inv, ctx, caller, sender, forced, set_untrusted,
+                               recipients, lines, "local", logger, receiver)
+    receiver.close()
+    if msgid is None:
+        err.write("%s\n" % error)
+        return 1
+    return 0
+
+
+@dataclass
+class Caller:
+    login: str
+    uid: int
+    gid: int
+    gecos: str
+    trusted: bool
+
+
+def spool_local(config, inv, ctx, caller: Caller, sender: str, forced: str | None,
+                set_untrusted: bool, recipients: list[str], lines: list[bytes],
+                protocol: str, logger, receiver,
+                helo: str | None = None) -> tuple[str | None, str | None]:
+    """Spool one locally submitted message (fix-ups, acl_not_smtp, -H/-D, <= line),
+    then deliver it as -od* says. Returns (message id, None) or (None, error text)."""
+    login, uid, gid, trusted = caller.login, caller.uid, caller.gid, caller.trusted
+    qualify_domain, _ = _qualify(config, ctx)
+    own = "%s@%s" % (login, qualify_domain)
+    name = inv.values.get("-F", caller.gecos)
     local = forced is None or (not trusted and not set_untrusted)   # -f was ignored
 
     def fixups(headers, msgid, now):
@@ -188,7 +217,7 @@ def run_bm(config, inv, stdin=None, stderr=None) -> int:
         apply_local_fixups(headers, sub, now)
 
     inc = Incoming(sender=sender, recipients=[Recipient(r) for r in recipients],
-                   lines=lines, protocol="local", ident=login, originator=(login, uid, gid),
+                   lines=lines, protocol=protocol, ident=login, helo_name=helo, originator=(login, uid, gid),
                    local=local, auth=(login, own) if local else None,
                    sender_set_untrusted=set_untrusted, allow_unqualified=True,
                    extra={"fixups": fixups, "deliver_firsttime": True})
@@ -203,16 +232,14 @@ def run_bm(config, inv, stdin=None, stderr=None) -> int:
 
     ctx.values["sender_ident"] = Tainted(login)
     outcome = receiver.accept(ctx, inc, acl, host.state)
-    receiver.close()
     if outcome.message_id is None:
         text = outcome.user_msg or "local configuration problem"
         logger.reject("F=<%s> rejected by non-SMTP ACL: %s" % (
             sender, outcome.log_msg or text))
-        err.write("%s\n" % text)
-        return 1
+        return None, text
     after_reception(config, logger, inv, outcome.message_id,
                     queued=bool({"queue", "queue_only"} & set(host.state.controls)))
-    return 0
+    return outcome.message_id, None
 
 
 def after_reception(config, logger, inv, message_id: str, queued: bool = False) -> None:

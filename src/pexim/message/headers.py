@@ -82,7 +82,9 @@ def local_fixups(headers: list[Header], sub: Submission, now: float) -> list[Hea
             prefix, sub.message_id, "." if sub.id_text else "", sub.id_text,
             sub.id_domain or sub.primary_hostname), HTYPE_ID))
     from_hdr = next((h for h in headers if h.type == HTYPE_FROM), None)
-    if from_hdr is None:
+    if from_hdr is None and sub.sender == "":
+        pass                        # a bounce-like message (<> sender) gets no From:
+    elif from_hdr is None:
         if not sub.trusted or sub.name_forced or not sub.sender_forced:
             oname = sub.originator_name
         else:
