@@ -171,6 +171,8 @@ class Receiver:
                     text = text if text.endswith("\n") else text + "\n"
                     headers.append(Header(text, header_type(text)))
             msg = self._message(msgid, inc, headers, body_lines, now, ctx)
+            if "freeze" in (getattr(state, "controls", None) or {}):
+                msg.frozen_at = int(now)
             if rc == W.DISCARD:
                 data.discard()
                 self.logger.main("=> blackhole (DATA ACL discarded recipients)", msgid)
@@ -184,8 +186,11 @@ class Receiver:
         finally:
             data.close()
             ctx.message = None
-        self.log_arrival(msg, len(body), inc, now)
-        if self.after_accept is not None and not self._queue_only(state):
+        self.log_arrival(msg, len(body), inc, now, getattr(state, "queue_name", None))
+        for line in acl_after_effects(state):
+            self.logger.main(line, msgid)
+        if self.after_accept is not None and not self._queue_only(state) \
+                and msg.frozen_at is None:
             self.after_accept(msgid)
         return Outcome(msgid, rc, user_msg, log_msg, msg)
 
@@ -222,7 +227,8 @@ class Receiver:
             dsn_envid=inc.dsn_envid, dsn_ret=inc.dsn_ret,
             recipients=list(inc.recipients), headers=headers)
 
-    def log_arrival(self, msg: SpoolMessage, body_size: int, inc: Incoming, now) -> None:
+    def log_arrival(self, msg: SpoolMessage, body_size: int, inc: Incoming, now,
+                    queue_name: str | None = None) -> None:
         sel = self.logger.selectors
         fullhost = None
         if inc.host_address is not None:
@@ -240,11 +246,26 @@ class Receiver:
                     if msgid_hdr else None,
                     msgid_created=bool(inc.extra.get("msgid_created")),
                     subject=subject.text.split(":", 1)[1].strip() if subject else None,
-                    recipients=[r.address for r in msg.recipients])
+                    recipients=[r.address for r in msg.recipients], queue_name=queue_name or "")
         self.logger.main(arrival(a, sel), msg.id)
 
     def close(self) -> None:
         self.ids.close()
+
+
+def acl_after_effects(state, all_discarded: bool = False) -> list[str]:
+    """The log lines that follow the arrival line when ACLs froze, queued or
+    discarded the message (receive.c, after the "<=" line)."""
+    controls = getattr(state, "controls", None) or {}
+    lines = []
+    if all_discarded:
+        lines += ["=> blackhole (RCPT ACL discarded recipients)", "Completed"]
+        return lines
+    if "freeze" in controls:
+        lines.append("frozen by ACL")
+    elif "queue" in controls or "queue_only" in controls:
+        lines.append("no immediate delivery: queued by ACL")
+    return lines
 
 
 def ensure_log_dirs(logger, owner: tuple[int, int] | None = None) -> None:

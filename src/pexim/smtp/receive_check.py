@@ -8,6 +8,7 @@ from pexim.acl import where as W
 from pexim.expand import Tainted
 from pexim.expand.variables import tod
 from pexim.message.ids import MessageIdGenerator
+from pexim.smtp.receive import acl_after_effects
 
 
 class _Message:
@@ -93,11 +94,16 @@ def receive_for_hostcheck(session, env, data: list[bytes], server) -> bytes:
         line = "%s <= %s %s P=%s%s S=%d" % (
             msgid, env.sender or "<>", server.host_and_ident(True), env.protocol,
             " K" if getattr(env, "chunking", False) else "", size)
+        state = getattr(session, "state", None)
+        if getattr(state, "queue_name", None):
+            line += " Q=" + state.queue_name
         for h in headers:
             if h[:11].lower() == "message-id:":
                 line += " id=" + h[11:].strip().strip("<>")
                 break
         session._log_write(line, {"main"})
+        for text in acl_after_effects(state, not env.recipients and server.discarded):
+            session._log_write("%s %s" % (msgid, text), {"main"})
         if user_msg:
             from pexim.smtp.replies import message_code, respond
             code, msg, _ = message_code("250", user_msg, True)
