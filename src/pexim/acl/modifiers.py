@@ -19,10 +19,12 @@ def _add_header(engine, c, arg, res):
     if not text:
         return W.OK
     from pexim.acl.engine import _is_header_line
+    added = engine.host.state.added_headers
     for line in text.split("\n"):
         if line:
-            engine.host.state.added_headers.append(
-                line if _is_header_line(line) else "X-ACL-Warn: " + line)
+            line = line if _is_header_line(line) else "X-ACL-Warn: " + line
+            if line not in added:       # exim never adds the same header twice
+                added.append(line)
     return W.OK
 
 

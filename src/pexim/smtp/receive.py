@@ -100,6 +100,12 @@ def _remove(headers: list[Header], names: list[str]) -> None:
             h.type = HTYPE_OLD
 
 
+def _add(headers: list[Header], texts: list[str]) -> None:
+    for text in texts:
+        text = text if text.endswith("\n") else text + "\n"
+        headers.append(Header(text, header_type(text)))
+
+
 class Receiver:
     """Per process: configuration, logger, spool location and id generator."""
 
@@ -152,6 +158,11 @@ class Receiver:
         addresses = [r.address for r in inc.recipients]
         received = received_header(ctx, msgid, now, addresses)
         headers.insert(0, received)
+        # Headers that ACLs before DATA added are part of the message the DATA ACL
+        # sees ($h_, $message_size); the DATA ACL's own additions come after it.
+        early = len(state.added_headers) if state is not None else 0
+        if early:
+            _add(headers, state.added_headers[:early])
         data = DataFile(self.paths, msgid, self.owner)
         try:
             data.write(body)
@@ -167,9 +178,7 @@ class Receiver:
                 return Outcome(None, rc, user_msg, log_msg)
             if state is not None:
                 _remove(headers, state.removed_headers)
-                for text in state.added_headers:
-                    text = text if text.endswith("\n") else text + "\n"
-                    headers.append(Header(text, header_type(text)))
+                _add(headers, state.added_headers[early:])
             msg = self._message(msgid, inc, headers, body_lines, now, ctx)
             if "freeze" in (getattr(state, "controls", None) or {}):
                 msg.frozen_at = int(now)

@@ -75,6 +75,9 @@ def receive_for_hostcheck(session, env, data: list[bytes], server) -> bytes:
             reject=True, selector="size_reject")
         return b"552 Message size exceeds maximum permitted\r\n"
     headers, body = _split_headers(data)
+    state = getattr(session, "state", None)
+    for text in getattr(state, "added_headers", ()):     # from ACLs before DATA
+        headers.append(text if text.endswith("\n") else text + "\n")
     received = received_header(session, env, msgid)
     size = len(received) + sum(len(h) for h in headers) + 1 + len(body) + 1
     ctx = session.ctx
@@ -94,7 +97,6 @@ def receive_for_hostcheck(session, env, data: list[bytes], server) -> bytes:
         line = "%s <= %s %s P=%s%s S=%d" % (
             msgid, env.sender or "<>", server.host_and_ident(True), env.protocol,
             " K" if getattr(env, "chunking", False) else "", size)
-        state = getattr(session, "state", None)
         if getattr(state, "queue_name", None):
             line += " Q=" + state.queue_name
         for h in headers:
