@@ -153,6 +153,8 @@ def report_config_error(err: ConfigError, mode: str | None) -> None:
     text = err.render()
     if mode == "-bP":
         sys.stderr.write(f"LOG: {err.log_flags}\n  {text}\n")
+    elif mode in ("-bh", "-bhc"):       # host checking writes log lines as "LOG: "
+        sys.stderr.write(f"LOG: {text}\n")
     else:
         sys.stderr.write(f"{timestamp()} {text}\n")
 

@@ -37,6 +37,12 @@ def _deliver_ids(config, logger, ids: list[str], force: bool) -> int:
     if not ids:
         sys.stderr.write("exim: no message ids given after -M option\n")
         return 1
+    from pexim.message.ids import is_message_id
+
+    for mid in ids:
+        if not is_message_id(mid):
+            sys.stderr.write(f"exim: malformed message id {mid} after -M option\n")
+            return 1
     d = Deliverer(config, logger, owner=exim_ids(config))
     rc = 0
     for mid in ids:

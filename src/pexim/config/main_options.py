@@ -326,7 +326,7 @@ MAIN_OPTIONS: list[Option] = [
 # other option to something other than "off" (config.support).
 SUPPORTED = frozenset("""
 accept_8bitmime acl_not_smtp acl_smtp_connect acl_smtp_data acl_smtp_etrn acl_smtp_expn
-acl_smtp_helo acl_smtp_mail acl_smtp_predata acl_smtp_quit acl_smtp_rcpt acl_smtp_vrfy
+acl_smtp_helo acl_smtp_mail acl_smtp_notquit acl_smtp_predata acl_smtp_quit acl_smtp_rcpt acl_smtp_vrfy
 add_environment admin_groups allow_domain_literals chunking_advertise_hosts daemon_smtp_ports
 dns_again_means_nonexist dns_check_names_pattern dns_cname_loops dns_dnssec_ok dns_retrans
 dns_retry dns_trust_aa dns_use_edns0 dsn_advertise_hosts exim_group exim_user exim_version

@@ -277,8 +277,8 @@ class SmtpServer:
                 self.h.log("SMTP data timeout (message abandoned) on connection from %s"
                            % self.host_and_ident(False))
             else:
-                self._send(b"421 %s lost input connection\r\n"
-                           % self.s.active_hostname.encode("latin-1"))
+                self._notquit("connection-lost", "421",
+                              "%s lost input connection" % self.s.active_hostname)
                 if self.sender is not None or self.recipients:
                     self.h.log("unexpected disconnection while reading SMTP command "
                                "from %s D=0s" % self.host_and_ident(False))
