@@ -111,6 +111,17 @@ def apply_local_fixups(headers: list[Header], sub: Submission, now: float) -> No
             headers.append(h)
 
 
+def apply_submission_fixups(headers: list[Header], message_id: str, primary_hostname: str,
+                            sender: str, now: float) -> None:
+    """`control = submission` for an SMTP message: Message-Id:, Date: (and a From:
+    naming the sender when there is none), as for a local submission.  The
+    Sender:/From: checks against an authenticated id come with AUTH."""
+    domain = sender.rpartition("@")[2] or primary_hostname
+    sub = Submission(message_id, primary_hostname, domain, sender, "", trusted=True,
+                     sender_forced=True, local_from_check=False)
+    apply_local_fixups(headers, sub, now)
+
+
 def _from_is_login(from_hdr: Header, sub: Submission) -> bool:
     """Whether the From: header holds exactly the caller's own address."""
     from pexim.expand.address import extract_address

@@ -150,9 +150,16 @@ class Receiver:
         body_lines = inc.lines[body_start:]
         body = b"".join(ln + b"\n" for ln in body_lines)
         headers = typed_headers(texts)
-        if inc.extra.get("fixups"):
+        fixups = inc.extra.get("fixups")
+        if fixups is None and "submission" in (getattr(state, "controls", None) or {}):
+            from pexim.expand.variables import primary_hostname
+            from pexim.message.headers import apply_submission_fixups
+
+            def fixups(headers, msgid, now):
+                apply_submission_fixups(headers, msgid, primary_hostname(ctx), inc.sender, now)
+        if fixups is not None:
             ids = sum(h.type == "I" for h in headers)
-            inc.extra["fixups"](headers, msgid, now)
+            fixups(headers, msgid, now)
             inc.extra["msgid_created"] = sum(h.type == "I" for h in headers) > ids
         self.set_host_vars(ctx, inc)
         addresses = [r.address for r in inc.recipients]
@@ -251,6 +258,7 @@ class Receiver:
         a = Arrival(msg.sender, msg.message_size(body_size), peer,
                     receive_time=time.time() - now,
                     chunking=bool(inc.extra.get("chunking")),
+                    proxy_local=inc.extra.get("proxy_local"),
                     msgid=msgid_hdr.text.split(":", 1)[1].strip().strip("<>")
                     if msgid_hdr else None,
                     msgid_created=bool(inc.extra.get("msgid_created")),

@@ -4,9 +4,13 @@ is not real. The real receive path will write the spool instead."""
 
 from __future__ import annotations
 
+import time
+
 from pexim.acl import where as W
 from pexim.expand import Tainted
 from pexim.expand.variables import tod
+from pexim.message.envelope import Header, header_type
+from pexim.message.headers import apply_submission_fixups
 from pexim.message.ids import MessageIdGenerator
 from pexim.smtp.receive import acl_after_effects
 
@@ -78,6 +82,13 @@ def receive_for_hostcheck(session, env, data: list[bytes], server) -> bytes:
     state = getattr(session, "state", None)
     for text in getattr(state, "added_headers", ()):     # from ACLs before DATA
         headers.append(text if text.endswith("\n") else text + "\n")
+    original = list(headers)        # id= names only a Message-ID the client sent
+    if "submission" in (getattr(state, "controls", None) or {}):
+        fixed = [Header(h, header_type(h)) for h in headers]
+        apply_submission_fixups(fixed, msgid, session.ctx.main_option("primary_hostname")
+                                or session.ctx.values.get("primary_hostname") or "",
+                                env.sender or "", time.time())
+        headers = [h.text for h in fixed]
     received = received_header(session, env, msgid)
     size = len(received) + sum(len(h) for h in headers) + 1 + len(body) + 1
     ctx = session.ctx
@@ -99,7 +110,7 @@ def receive_for_hostcheck(session, env, data: list[bytes], server) -> bytes:
             " K" if getattr(env, "chunking", False) else "", size)
         if getattr(state, "queue_name", None):
             line += " Q=" + state.queue_name
-        for h in headers:
+        for h in original:
             if h[:11].lower() == "message-id:":
                 line += " id=" + h[11:].strip().strip("<>")
                 break
