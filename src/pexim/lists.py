@@ -286,8 +286,23 @@ def match_string_item(ctx, subject: str, pattern: str, expand: bool) -> bool:
     return ok != neg
 
 
+def _named_cache(ctx, kind: str, name: str, key):
+    """(key, cache) for a cacheable named list (no expansion in it), else None.
+
+    Exim remembers a named list's result per value tested, so a list checked
+    again for the same host or domain is not re-evaluated (and -bh says
+    "cached"); the cache lives as long as the context (a connection)."""
+    if ctx is None or key is None:
+        return None
+    lists = getattr(ctx.config, "named_lists", None) if ctx.config is not None else None
+    nl = (lists or {}).get(kind, {}).get(name)
+    if nl is None or not getattr(nl, "cacheable", False):
+        return None
+    return (kind, name, key), ctx.extra.setdefault("named_cache", {})
+
+
 def _check_list(ctx, kind: str, lst: str, check, depth: int = 0,
-                subject: str | None = None, label: str | None = None):
+                subject: str | None = None, label: str | None = None, key=None):
     """match_check_list(): (matched, value) honouring '!', '+name' and the
     "last item negative means match" rule.
 
@@ -306,6 +321,16 @@ def _check_list(ctx, kind: str, lst: str, check, depth: int = 0,
             ctx.extra.setdefault("host_flags", set()).add(item)
             continue
         if item.startswith("+") and kind != "string":
+            cache = _named_cache(ctx, kind, item[1:], subject if key is None else key)
+            if cache is not None and cache[0] in cache[1]:
+                ok, value = cache[1][cache[0]]
+                if ok:
+                    if trace:
+                        trace('%s in %s? %s (matched "%s" - cached)' % (
+                            subject, label or '"%s"' % lst, "yes" if yield_ok else "no",
+                            original))
+                    return yield_ok, value
+                continue
             sub = _named(ctx, kind, item[1:])
             if "$" in sub or "\\" in sub:
                 from .expand import ExpansionError, compile_cached
@@ -313,7 +338,9 @@ def _check_list(ctx, kind: str, lst: str, check, depth: int = 0,
                     sub = compile_cached(sub).evaluate(ctx)
                 except ExpansionError as e:
                     raise ListDefer(e.message) from None
-            ok, value = _check_list(ctx, kind, sub, check, depth + 1, subject)
+            ok, value = _check_list(ctx, kind, sub, check, depth + 1, subject, key=key)
+            if cache is not None:
+                cache[1][cache[0]] = (ok, value)
         else:
             ok, value = check(item)
         if ok:
@@ -528,7 +555,8 @@ def match_ip(ctx, address: str, lst: str, label: str | None = None, names: bool 
 
     ctx.extra["host_flags"] = set()
     try:
-        return _check_list(ctx, "host", lst, check, subject="host", label=label)
+        return _check_list(ctx, "host", lst, check, subject="host", label=label,
+                           key=address)
     except _NameNeeded:
         return False, None
 

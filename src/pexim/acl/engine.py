@@ -112,6 +112,12 @@ class Engine:
         state.log_reject_target = ("main", "reject")
         state.temp_details = False
         self.ctx.values["acl_verify_message"] = ""
+        # Cached named domain/local-part/address list results last one ACL run
+        # (host list results the whole connection): see lists._named_cache.
+        cache = self.ctx.extra.get("named_cache")
+        if cache:
+            for k in [k for k in cache if k[0] != "host"]:
+                del cache[k]
         save = None
         if recipient is not None:
             save = {k: self.ctx.values.get(k) for k in ("domain", "local_part")}
