@@ -4,6 +4,12 @@ Used by the daemon (one per TCP connection) and by -bs (stdin/stdout, no
 host).  ACL `delay` is not slept here: the sans-IO server must not block, so
 the seconds are collected in ``pending_delay`` and the I/O layer waits
 before sending the reply.
+
+PROXY protocol: the listener reads the header before the session starts and
+hands it over in ``proxy``; it takes effect where Exim's smtp_start_session()
+runs setup_proxy(), when the server asks about hosts_proxy (after
+host_reject_connection and the other early host checks, which therefore see
+the proxy's address, as in Exim).
 """
 
 from __future__ import annotations
@@ -27,6 +33,9 @@ class LiveSession(Session):
         self.originator = originator
         self.ident = ident
         self.pending_delay = 0.0
+        self.proxy = None                 # a ProxyHeader read by the listener
+        self.proxy_failed = False
+        self._proxy_done = False
         super().__init__(config, host_address, log_write)
         v = self.ctx.values
         if host_address is None:
@@ -48,6 +57,9 @@ class LiveSession(Session):
         self.pending_delay += seconds
 
     def check_host(self, option: str) -> bool:
+        if option == "hosts_proxy" and self.proxy is not None:
+            self.apply_proxy()
+            return True
         if self.host_address is not None:
             return super().check_host(option)
         # Local SMTP has no host: only "*" and an empty item match (verify.c);
@@ -60,6 +72,67 @@ class LiveSession(Session):
             if (item[1:].strip() if neg else item) in ("*", ""):
                 return not neg
         return False
+
+    def apply_proxy(self) -> None:
+        """setup_proxy()'s effects: the proxy's view of the connection moves to
+        $proxy_local_*, the header's source becomes the client.  A bad v1 line
+        leaves the fields it had already read (Exim assigns them as it goes)."""
+        header = self.proxy
+        if header is None or self._proxy_done:
+            return
+        self._proxy_done = True
+        v = self.ctx.values
+        v["proxy_session"] = True
+        if header.source is not None:
+            v["proxy_local_address"] = self.host_address
+            v["sender_host_address"] = Tainted(header.source[0])
+            if header.source[1] is not None:
+                v["proxy_local_port"] = str(self.host_port)
+                v["sender_host_port"] = str(header.source[1])
+        if header.dest is not None:
+            v["proxy_external_address"] = header.dest[0]
+            if header.dest[1] is not None:
+                v["proxy_external_port"] = str(header.dest[1])
+        if not header.ok:
+            self.proxy_failed = True
+            return
+        if header.source is not None:
+            self.host_address, self.host_port = header.source
+            self.server.s.host_address = self.host_address
+            v["sender_fullhost"] = v["sender_rcvhost"] = "[%s]" % self.host_address
+        self._use_host_name()
+
+    def proxy_local_address(self) -> str | None:
+        """PRX= in the "<=" line: the proxy's address, when the header named a client."""
+        return self.ctx.values.get("proxy_local_address") or None
+
+    def proxied_host_to_look_up(self) -> str | None:
+        """After a good PROXY header Exim looks the client's name up, whatever
+        host_lookup says (smtp_start_session); the listener does the lookup
+        (`lookup_host_name`, off the event loop) and `apply_proxy` uses it."""
+        header = self.proxy
+        if header is None or not header.ok:
+            return None
+        return header.source[0] if header.source is not None else self.host_address
+
+    def lookup_host_name(self, address: str) -> None:
+        from pexim.dns import Resolver
+        from pexim.dns.hostnames import host_names
+
+        self._host_lookup = host_names(Resolver.for_context(self.ctx), address)
+
+    def _use_host_name(self) -> None:
+        from pexim.dns import NOMATCH, OK
+        from pexim.log import parse_log_selector
+
+        rc, names = getattr(self, "_host_lookup", (None, []))
+        if rc == OK and names:
+            self.ctx.values["sender_host_name"] = names[0]
+        elif rc == NOMATCH:
+            self.ctx.values["host_lookup_failed"] = "1"
+            if "host_lookup_failed" in parse_log_selector(self.opt("log_selector")):
+                self._log_write("no host name found for IP address %s" % self.host_address,
+                                {"main"})
 
     def _local_fixups(self, headers, msgid, now) -> None:
         """-bs: Message-Id:, Date: and a From: naming the MAIL FROM sender (none for <>)."""
@@ -88,7 +161,8 @@ class LiveSession(Session):
             ident=self.ident if local else None, originator=self.originator,
             allow_unqualified=local,
             extra=dict({"fixups": self._local_fixups} if local else {},
-                       chunking=bool(getattr(env, "chunking", False))),
+                       chunking=bool(getattr(env, "chunking", False)),
+                       proxy_local=self.proxy_local_address()),
             dsn_envid=env.dsn_envid, dsn_ret={"FULL": 1, "HDRS": 2}.get(
                 (env.dsn_ret or "").upper(), 0))
         outcome = self.receiver.accept(self.ctx, inc, lambda: self.acl(W.DATA, None),

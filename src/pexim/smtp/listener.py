@@ -8,6 +8,12 @@ worker restart without rebinding.  Connection counts for smtp_accept_max and
 smtp_accept_max_per_host are shared between workers in shared memory
 (`Counters`); per-host counts are kept in hashed slots, so two hosts sharing a
 slot are counted together (stricter, never looser).
+
+Connections from hosts_proxy hosts start with a PROXY header (smtp/proxy.py),
+read here within proxy_protocol_timeout before the banner, as Exim does.
+Counting, the connection log line and the limits above use the proxy's
+address; everything after the header uses the client's.  When the header is
+missing or bad, every command but QUIT gets Exim's 503 (PROXY_FAIL_IGNORE_CMD).
 """
 
 from __future__ import annotations
@@ -22,8 +28,11 @@ import zlib
 from pexim import lists
 from pexim.log_lines import Peer, host_and_ident, no_mail, smtp_connection, timediff
 from pexim.message.hostinfo import sender_fullhost
+from pexim.smtp.proxy import ProxyParser
+from pexim.smtp.server_protocol import CMD_BUFFER_SIZE
 
 _SLOTS = 4096
+PROXY_FAILED_REPLY = b"503 Command refused, required Proxy negotiation failed\r\n"
 
 
 def _port(text: str) -> int:
@@ -124,6 +133,8 @@ class Worker:
         self.max_per_host = str(get("smtp_accept_max_per_host") or "")
         self.reserve = int(get("smtp_accept_reserve") or 0)
         self.timeout = float(get("smtp_receive_timeout") or 0)
+        proxy_timeout = get("proxy_protocol_timeout")
+        self.proxy_timeout = float(3 if proxy_timeout is None else proxy_timeout)
         self.servers: list[asyncio.AbstractServer] = []
         self.tasks: set[asyncio.Task] = set()
         self.open: dict[asyncio.Task, tuple] = {}
@@ -209,11 +220,34 @@ class Worker:
             writer.write(("421 %s: Too many concurrent SMTP connections; please try again "
                           "later\r\n" % session.active_hostname).encode())
             return
+        early = b""
+        if session.host_address is not None and session.check_host("hosts_proxy"):
+            early = await self._read_proxy(reader, session)
         self.open[asyncio.current_task()] = (writer, session)
         try:
-            await self._dialogue(reader, writer, session)
+            await self._dialogue(reader, writer, session, early)
         finally:
             self.open.pop(asyncio.current_task(), None)
+
+    async def _read_proxy(self, reader, session) -> bytes:
+        """The PROXY header, within proxy_protocol_timeout; the bytes after it."""
+        parser = ProxyParser()
+
+        async def read():
+            while parser.result is None:
+                data = await reader.read(4096)
+                if not data:
+                    return parser.end("eof")
+                parser.feed(data)
+            return parser.result
+        try:
+            session.proxy = await asyncio.wait_for(read(), self.proxy_timeout or None)
+        except asyncio.TimeoutError:
+            session.proxy = parser.end("timeout")
+        host = session.proxied_host_to_look_up()
+        if host is not None:
+            await asyncio.to_thread(session.lookup_host_name, host)
+        return parser.rest
 
     def _shutdown_reply(self, writer, session) -> None:
         if not writer.is_closing():
@@ -250,16 +284,23 @@ class Worker:
             self.log(no_mail(self._peer(session), sel, time.monotonic() - started,
                              session.server.history[-20:]))
 
-    async def _dialogue(self, reader, writer, session) -> None:
+    async def _dialogue(self, reader, writer, session, early: bytes = b"") -> None:
         started = time.monotonic()
         try:
-            await self._talk(reader, writer, session, started)
+            await self._talk(reader, writer, session, started, early)
         finally:
             self._no_mail(session, started)
 
-    async def _talk(self, reader, writer, session, started) -> None:
+    async def _talk(self, reader, writer, session, started, early: bytes = b"") -> None:
         server = session.server
         await self._send(writer, session, server.start())
+        if session.proxy is not None:
+            session.apply_proxy()       # (the server normally asked about hosts_proxy)
+        feed = server.feed
+        if session.proxy_failed:
+            feed = _ProxyFailed(server).feed
+        if early and not server.closed:
+            await self._send(writer, session, feed(early))
         while not server.closed:
             try:
                 data = await asyncio.wait_for(reader.read(65536), self.timeout or None)
@@ -271,7 +312,7 @@ class Worker:
                 if not server.closed:
                     await self._send(writer, session, server.feed_eof())
                 break
-            await self._send(writer, session, server.feed(data))
+            await self._send(writer, session, feed(data))
             if self.stopping and not _in_message(server):
                 self._shutdown_reply(writer, session)
                 break
@@ -293,6 +334,36 @@ class Worker:
             " F=<%s>" % server.sender if _in_message(server) else ""))
         writer.write(("421 %s: SMTP incoming data timeout - closing connection.\r\n"
                       % session.active_hostname).encode())
+
+
+class _ProxyFailed:
+    """After a failed PROXY negotiation, smtp_read_command() matches QUIT only:
+    every other command line is answered 503 (PROXY_FAIL_IGNORE_CMD).  Lines
+    it rejects before matching commands (NUL characters, overlong) still reach
+    the server, which answers them as usual."""
+
+    def __init__(self, server):
+        self.server = server
+        self.buf = b""
+
+    def feed(self, data: bytes) -> bytes:
+        self.buf += data
+        out = []
+        while not self.server.closed:
+            nl = self.buf.find(b"\n")
+            if nl > CMD_BUFFER_SIZE or nl < 0 and len(self.buf) > CMD_BUFFER_SIZE:
+                out.append(self.server.feed(self.buf[:CMD_BUFFER_SIZE + 1]))
+                self.buf = self.buf[CMD_BUFFER_SIZE + 1:]
+                continue
+            if nl < 0:
+                break
+            line, self.buf = self.buf[:nl + 1], self.buf[nl + 1:]
+            cmd = line.rstrip()
+            if b"\0" in line or cmd[:4].lower() == b"quit" and cmd[4:5] in (b"", b" "):
+                out.append(self.server.feed(line))
+            else:
+                out.append(PROXY_FAILED_REPLY)
+        return b"".join(out)
 
 
 def _in_message(server) -> bool:
