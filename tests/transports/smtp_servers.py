@@ -1,0 +1,179 @@
+"""A scripted SMTP/LMTP server on a free 127.0.0.1 port, for client tests.
+
+The script maps commands to replies, so pipelined clients work unchanged:
+
+    greeting: 220 scripted ready
+    EHLO: 250-scripted\\n250-PIPELINING\\n250 SIZE      (\\n separates lines)
+    RCPT <bad@x.example>: 550 5.1.1 No such user         (a specific argument first)
+    RCPT: 250 Accepted
+    DATA: 354 go ahead
+    .: 250 OK id=1                                      (the end of the data)
+    MAIL: close                                         (drop the connection)
+    MAIL: silent                                        (never answer: a timeout)
+    EHLO: 250-x\\n...                                   (a reply that never ends)
+
+Each session's received commands and message data are kept in ``sessions``.
+It runs in a thread, so real exim (a subprocess) and asyncio code can both
+talk to it.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+DEFAULT = {
+    "greeting": "220 scripted.example ESMTP ready",
+    "EHLO": "250-scripted.example Hello\n250-SIZE 52428800\n250-8BITMIME\n250-PIPELINING\n"
+            "250 HELP",
+    "LHLO": "250-scripted.example Hello\n250-PIPELINING\n250 8BITMIME",
+    "HELO": "250 scripted.example Hello",
+    "MAIL": "250 OK",
+    "RCPT": "250 Accepted",
+    "DATA": "354 Enter message, ending with \".\" on a line by itself",
+    ".": "250 OK id=scripted-1",
+    "BDAT": "250 chunk received",
+    "RSET": "250 Reset OK",
+    "NOOP": "250 OK",
+    "QUIT": "221 scripted.example closing connection",
+}
+
+
+def parse_script(text: str) -> dict[str, str]:
+    out = {}
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, _, value = line.partition(": ")
+        out[key.strip()] = value.replace("\\n", "\n")
+    return out
+
+
+class Session:
+    def __init__(self) -> None:
+        self.commands: list[str] = []
+        self.messages: list[bytes] = []
+
+
+class ScriptedServer:
+    def __init__(self, script: dict[str, str] | str | None = None, lmtp: bool = False,
+                 unix_path: str | None = None):
+        if isinstance(script, str):
+            script = parse_script(script)
+        self.script = dict(DEFAULT, **(script or {}))
+        self.lmtp = lmtp
+        self.sessions: list[Session] = []
+        if unix_path:
+            self.sock = socket.socket(socket.AF_UNIX)
+            self.sock.bind(unix_path)
+        else:
+            self.sock = socket.socket()
+            self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1] if not unix_path else 0
+        self.sock.listen(5)
+        self._stop = False
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop = True
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self) -> ScriptedServer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def commands(self) -> list[str]:
+        return [c for s in self.sessions for c in s.commands]
+
+    def _serve(self) -> None:
+        while not self._stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._session, args=(conn,), daemon=True).start()
+
+    def _reply(self, conn, key: str, arg: str = "") -> bool:
+        text = self.script.get(f"{key} {arg}".strip()) if arg else None
+        if text is None:
+            text = self.script.get(key, "500 unrecognized command")
+        if text == "close":
+            conn.close()
+            return False
+        if text == "silent":
+            return True
+        lines = text.split("\n")
+        if lines[-1] == "...":      # a reply that never ends (for timeouts)
+            out = "".join(f"{ln[:3]}-{ln[4:]}\r\n" for ln in lines[:-1])
+        else:
+            out = "".join(f"{ln[:3]}-{ln[4:]}\r\n" for ln in lines[:-1]) + lines[-1] + "\r\n"
+        if text.startswith("raw "):
+            out = text[4:].replace("\\r", "\r") + "\r\n"
+        conn.sendall(out.encode())
+        return True
+
+    def _session(self, conn: socket.socket) -> None:
+        sess = Session()
+        self.sessions.append(sess)
+        f = conn.makefile("rb")
+        try:
+            if not self._reply(conn, "greeting"):
+                return
+            rcpts = 0
+            while True:
+                line = f.readline()
+                if not line:
+                    return
+                cmd = line.rstrip(b"\r\n").decode("utf-8", "replace")
+                sess.commands.append(cmd)
+                verb, _, arg = cmd.partition(" ")
+                verb = verb.upper()
+                if verb in ("MAIL", "RCPT"):
+                    verb, _, arg = cmd.partition(":")
+                    verb = verb.split()[0].upper()
+                    arg = arg.split(" ")[0]
+                if verb == "MAIL":
+                    rcpts = 0
+                if verb == "RCPT":
+                    key = f"RCPT {arg}"
+                    if not self.script.get(key, self.script["RCPT"]).startswith(("4", "5")):
+                        rcpts += 1
+                if verb == "BDAT":
+                    size = int(arg.split()[0])
+                    sess.messages.append(f.read(size))
+                    if not self._reply(conn, "BDAT" if "LAST" not in arg.upper() else "."):
+                        return
+                    continue
+                if not self._reply(conn, verb, arg):
+                    return
+                if verb == "DATA" and self.script["DATA"].startswith("3"):
+                    data = bytearray()
+                    while True:
+                        ln = f.readline()
+                        if not ln or ln == b".\r\n":
+                            break
+                        data += ln
+                    sess.messages.append(bytes(data))
+                    sess.commands.append(".")
+                    if self.lmtp:
+                        for i in range(rcpts):
+                            if not self._reply(conn, ".", str(i + 1)):
+                                return
+                    elif not self._reply(conn, "."):
+                        return
+                if verb == "QUIT":
+                    return
+        except OSError:
+            return
+        finally:
+            try:
+                conn.close()
+            except OSError:
+                pass
