@@ -26,6 +26,7 @@ from pexim.spool.paths import SpoolPaths  # noqa: E402
 from pexim.spool.writer import DataFile  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "queue"
+REPO_SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 CONFIG = """\
 keep_environment =

@@ -1,7 +1,8 @@
 """-bp listings and -M actions: real exim and pexim on the same queue.
 
-Listings (tests/data/queue/listing.json) run on one queue and must print the
-same bytes with the same exit code.  Each action (actions.json) runs on a
+Each case file (tests/data/queue/*.json) describes a queue and the
+"commands" (listings: the same bytes and exit code), "unordered" listings
+(-bpr: the same entries) and "actions" to run on it.  Each action runs on a
 fresh copy of a queue under each program; stdout, stderr, exit code, the
 mainlog lines and every spool file must then match.  -H files are compared
 byte for byte except the "-frozen <time>" value (the time of the action) and
@@ -21,22 +22,41 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
 from exim_oracle import HAVE_EXIM, first_difference, run_exim, run_pexim  # noqa: E402
-from queue_spool import build, load_case  # noqa: E402
+from queue_spool import DATA, build, load_case  # noqa: E402
 
 from pexim.spool.reader import parse_header_file  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not HAVE_EXIM or os.geteuid() != 0,
                                 reason="needs real exim, as root")
 
-LISTING = load_case("listing.json")
-ACTIONS = load_case("actions.json")
+CASES = {p.name: load_case(p.name) for p in sorted(DATA.glob("*.json"))}
+LISTING = CASES["listing.json"]
+_QUEUES: dict[str, object] = {}
+
+
+def _params(key: str):
+    return [pytest.param(name, argv, id=f"{name[:-5]}: {' '.join(argv)}")
+            for name, case in CASES.items() for argv in case.get(key, [])]
 
 
 @pytest.fixture(scope="module")
-def listing_queue():
-    queue = build(LISTING)
-    yield queue
-    queue.cleanup()
+def queues():
+    """One queue per case file, built when first needed."""
+    yield _QUEUES
+    for queue in _QUEUES.values():
+        queue.cleanup()
+    _QUEUES.clear()
+
+
+def _queue(queues, name):
+    if name not in queues:
+        queues[name] = build(CASES[name])
+    return queues[name]
+
+
+@pytest.fixture(scope="module")
+def listing_queue(queues):
+    return _queue(queues, "listing.json")
 
 
 def _both(queue, argv):
@@ -44,16 +64,16 @@ def _both(queue, argv):
     return run_exim(args), run_pexim(args)
 
 
-@pytest.mark.parametrize("argv", LISTING["commands"], ids=" ".join)
-def test_listing_matches_exim(listing_queue, argv):
-    exim, pexim = _both(listing_queue, argv)
+@pytest.mark.parametrize(("case", "argv"), _params("commands"))
+def test_listing_matches_exim(queues, case, argv):
+    exim, pexim = _both(_queue(queues, case), argv)
     assert (pexim.rc, pexim.stdout, pexim.stderr) == (exim.rc, exim.stdout, exim.stderr), \
         first_difference(exim.stdout, pexim.stdout) + "\n" + pexim.describe()
 
 
-@pytest.mark.parametrize("argv", LISTING["unordered"], ids=" ".join)
-def test_unsorted_listing_has_the_same_entries(listing_queue, argv):
-    exim, pexim = _both(listing_queue, argv)
+@pytest.mark.parametrize(("case", "argv"), _params("unordered"))
+def test_unsorted_listing_has_the_same_entries(queues, case, argv):
+    exim, pexim = _both(_queue(queues, case), argv)
     assert pexim.rc == exim.rc == 0
     assert sorted(pexim.stdout.split("\n\n")) == sorted(exim.stdout.split("\n\n"))
 
@@ -100,16 +120,10 @@ def _log(queue) -> list[str]:
     return [ln for ln in text.splitlines() if "lost privilege" not in ln]
 
 
-@pytest.fixture(scope="module")
-def action_queue():
-    queue = build(ACTIONS)
-    yield queue
-    queue.cleanup()
-
-
-@pytest.mark.parametrize("argv", ACTIONS["actions"], ids=" ".join)
-def test_action_matches_exim(action_queue, argv):
-    theirs, ours = action_queue.copy("exim"), action_queue.copy("pexim")
+@pytest.mark.parametrize(("case", "argv"), _params("actions"))
+def test_action_matches_exim(queues, case, argv):
+    queue = _queue(queues, case)
+    theirs, ours = queue.copy("exim"), queue.copy("pexim")
     try:
         exim = run_exim(["-C", str(theirs.conf)] + theirs.args(argv))
         pexim = run_pexim(["-C", str(ours.conf)] + ours.args(argv))

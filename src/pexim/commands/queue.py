@@ -13,6 +13,7 @@ import os
 import sys
 import time
 
+from pexim.log import LogFailure
 from pexim.message.address import parse_extract_address
 from pexim.message.envelope import HTYPE_OLD, Recipient
 from pexim.message.ids import SPOOL_DATA_START_OFFSET, is_message_id
@@ -134,8 +135,14 @@ class Action:
             from pexim.smtp.receive import ensure_log_dirs
 
             self._logger = Logger.from_config(self.config)
-            ensure_log_dirs(self._logger, self.owner)
-        self._logger.main(text, message_id)
+            try:
+                ensure_log_dirs(self._logger, self.owner)
+            except OSError:
+                pass
+        try:
+            self._logger.main(text, message_id)
+        except (LogFailure, OSError):       # as Exim when it cannot log: on stderr
+            sys.stderr.write(self._logger.prefix(None, message_id) + text + "\n")
 
     def run(self, mode: str, mid: str, addresses: list[str], out) -> bool:
         if mode in ("-Mvb", "-Mvh", "-Mvl"):
@@ -155,7 +162,8 @@ class Action:
             self._locked(mode, mid, addresses, out, False)
             return False
         except PermissionError as err:
-            path = q.find_file(self.paths, mid, "-D")
+            sub = self.paths.subdir(mid)     # spool_fname()'s "%s/%s/input/%s/%s-D"
+            path = f"{self.paths.spool_directory}/{self.paths.queue_name}/input/{sub}/{mid}-D"
             self.log(f"Spool error for {path}: {err.strerror}", None)
             out.write(f"Couldn't open spool file for {mid}: {err.strerror}\n")
             return False
