@@ -216,17 +216,20 @@ def _show_routed(rctx, addr: AddressItem, seen: set[str], out) -> None:
     for h in addr.hosts:
         text = f"  host {h.name.ljust(maxlen)} "
         if h.address:
-            text += f"[{h.address}] " + " " * (maxaddlen - len(h.address))
+            text += f"[{h.address}]"
+            pad = maxaddlen - len(h.address)
         elif not local:
-            text += "[unknown] " + " " * (maxaddlen - 7)
+            text += "[unknown]"
+            pad = maxaddlen - 7
         else:
-            text += " " * (maxaddlen + 3)
+            pad = maxaddlen + 1
         if h.mx >= 0:
-            text += f"MX={h.mx}"
+            text += " " * (pad + 1) + f"MX={h.mx}"
         if h.port is not None:
             text += f" port={h.port}"
         if h.status == HSTATUS_UNUSABLE:
             text += " ** unusable **"
+        text = text.rstrip(" ")
         out.write(text + "\n")
 
 
