@@ -1,0 +1,118 @@
+"""A throw-away site where real exim and pexim deliver the same spooled message.
+
+Real exim receives the message with -odq (so it is on the spool, byte for
+byte), pexim reads that -H/-D pair into a DeliveryMessage before exim
+delivers it with -M; both then deliver with the same configuration and the
+results are compared.  Exim gives up root for a -C config, so deliveries run
+as Debian-exim: the output directory is world-writable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+for _d in ("spool", "conformance"):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / _d))
+from exim_oracle import _ENV, EXIM, world_readable_tmpdir  # noqa: E402
+from eximspool import EXIM_OWNER, needs_exim_root  # noqa: E402,F401
+
+from pexim.config.loader import load  # noqa: E402
+from pexim.delivery.address import AddressItem  # noqa: E402
+from pexim.delivery.context import TransportContext  # noqa: E402
+from pexim.delivery.message import DeliveryMessage  # noqa: E402
+from pexim.spool.paths import SpoolPaths  # noqa: E402
+from pexim.spool.reader import read_header  # noqa: E402
+
+HEAD = """\
+keep_environment =
+spool_directory = {root}/spool
+log_file_path = {root}/log/%slog
+primary_hostname = test.example
+qualify_domain = test.example
+{main}
+begin routers
+r:
+  driver = accept
+  transport = t
+{router}
+begin transports
+t:
+{transport}
+"""
+
+EXIM_USER = "Debian-exim"
+
+
+class LocalSite:
+    def __init__(self, transport: str, main: str = "", router: str = "", name: str = "tp"):
+        self.root = world_readable_tmpdir(f"pexim-{name}-")
+        for d in ("spool", "log"):
+            (self.root / d).mkdir()
+            os.chown(self.root / d, *EXIM_OWNER)
+        self.out = self.root / "out"
+        self.out.mkdir()
+        os.chmod(self.out, 0o777)
+        self.pspool = self.root / "pspool"
+        (self.pspool / "input").mkdir(parents=True)
+        self.conf = self.root / "conf"
+        text = HEAD.format(root=self.root, main=main, router=router,
+                           transport=transport.format(root=self.root, out=self.out))
+        self.conf.write_text(text)
+        os.chmod(self.conf, 0o644)
+        self.config = load(str(self.conf))
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def exim(self, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([EXIM, "-C", str(self.conf), *args], input=input,
+                              capture_output=True, env=dict(_ENV), timeout=60)
+
+    def mainlog(self) -> str:
+        p = self.root / "log" / "mainlog"
+        return p.read_text("latin-1") if p.exists() else ""
+
+    def submit(self, msg: bytes, sender: str = "sender@x.example",
+               rcpts: tuple[str, ...] = ("user@test.example",)) -> str:
+        """Queue the message with real exim; keep a copy of its spool files."""
+        r = self.exim("-odq", "-oi", "-f", sender, *rcpts, input=msg)
+        assert r.returncode == 0, r.stderr
+        mid = re.findall(r" (\S{6}-\S{6}-\S{2}) <= ", self.mainlog())[-1]
+        for suffix in ("-H", "-D"):
+            shutil.copy(self.root / "spool" / "input" / (mid + suffix),
+                        self.pspool / "input" / (mid + suffix))
+        return mid
+
+    def exim_deliver(self, mid: str) -> str:
+        """Deliver with real exim; returns its log lines for the message."""
+        self.exim("-M", mid)
+        return "\n".join(line for line in self.mainlog().splitlines() if mid in line)
+
+    def message(self, mid: str) -> DeliveryMessage:
+        paths = SpoolPaths(str(self.pspool))
+        return DeliveryMessage(self.config, read_header(paths, mid), paths)
+
+    def addrs(self, message: DeliveryMessage) -> list[AddressItem]:
+        return [AddressItem(r.address, router="r", transport="t")
+                for r in message.spool.recipients]
+
+    def transport(self, name: str = "t"):
+        return next(t for t in self.config.transports if t.name == name)
+
+    def tctx(self) -> TransportContext:
+        return TransportContext(self.config)
+
+
+_FROM_LINE = re.compile(rb"^From (\S+) \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}$", re.M)
+_DELIVERY_DATE = re.compile(rb"^Delivery-date: .*$", re.M)
+
+
+def normalise(data: bytes) -> bytes:
+    """Times that differ between two deliveries of the same message."""
+    data = _FROM_LINE.sub(rb"From \1 <DATE>", data)
+    return _DELIVERY_DATE.sub(b"Delivery-date: <DATE>", data)
