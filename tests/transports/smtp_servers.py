@@ -19,8 +19,14 @@ talk to it.
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import subprocess
+import sys
 import threading
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
 
 DEFAULT = {
     "greeting": "220 scripted.example ESMTP ready",
@@ -72,6 +78,7 @@ class ScriptedServer:
         self.port = self.sock.getsockname()[1] if not unix_path else 0
         self.sock.listen(5)
         self._stop = False
+        self._threads: list[threading.Thread] = []
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
 
@@ -98,7 +105,14 @@ class ScriptedServer:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
-            threading.Thread(target=self._session, args=(conn,), daemon=True).start()
+            t = threading.Thread(target=self._session, args=(conn,), daemon=True)
+            self._threads.append(t)
+            t.start()
+
+    def wait_idle(self, timeout: float = 10) -> None:
+        """Wait until every session so far has ended (the client closed)."""
+        for t in list(self._threads):
+            t.join(timeout)
 
     def _reply(self, conn, key: str, arg: str = "") -> bool:
         text = self.script.get(f"{key} {arg}".strip()) if arg else None
@@ -177,3 +191,49 @@ class ScriptedServer:
                 conn.close()
             except OSError:
                 pass
+
+
+def pexim_deliver(conf: Path, sender: str, recipients: list[str], message: bytes, hosts,
+                  transport: str | None = None, extra_env: dict | None = None):
+    """Receive a message with pexim (-odq) and run the smtp transport on it.
+
+    The routers are not involved: each recipient gets ``hosts`` as a router
+    would set them (router "r", transport ``transport`` or the first one).
+    Retry items are applied to the hints database as the orchestrator does.
+    Returns (message id, addresses, DeliveryMessage).
+    """
+    from pexim.config.loader import load
+    from pexim.delivery.address import AddressItem, Host
+    from pexim.delivery.context import TransportContext
+    from pexim.delivery.deliver import Deliverer
+    from pexim.delivery.message import DeliveryMessage
+    from pexim.hints.store import open_store
+    from pexim.log import Logger
+    from pexim.spool.paths import SpoolPaths
+    from pexim.spool.reader import parse_header_file
+    from pexim.transports import smtp
+
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C", "LC_ALL": "C",
+           "HOME": "/root", "TZ": "UTC", "PYTHONPATH": str(REPO / "src")}
+    r = subprocess.run([sys.executable, "-m", "pexim", "-C", str(conf), "-odq", "-f", sender,
+                        *recipients], input=message, capture_output=True,
+                       env=dict(env, **(extra_env or {})), timeout=60)
+    assert r.returncode == 0, r.stderr
+    config = load(str(conf))
+    paths = SpoolPaths.from_config(config)
+    mid = max(paths.message_ids())      # ids sort by time: the one just received
+    spool = parse_header_file(Path(paths.input_file(mid, "-H")).read_bytes(), mid)
+    msg = DeliveryMessage(config, spool, paths)
+    logger = Logger.from_config(config)
+    hints = open_store(config)
+    tp = next(t for t in config.transports if transport in (None, t.name))
+    addrs = []
+    for rcpt in spool.recipients:
+        a = AddressItem(rcpt.address, router="r", transport=tp.name,
+                        dsn_flags=rcpt.dsn_flags, orcpt=rcpt.orcpt)
+        a.hosts = [Host(h.name, h.address, h.port, h.mx) for h in hosts]
+        addrs.append(a)
+    tctx = TransportContext(config, logger, hints)
+    asyncio.run(smtp.deliver(tp, msg, addrs, tctx))
+    Deliverer(config, logger, hints=hints)._update_retry(msg, addrs, tctx.now)
+    return mid, addrs, msg

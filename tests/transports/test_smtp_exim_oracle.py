@@ -14,7 +14,6 @@ server.  Compared, per case:
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import shutil
@@ -28,7 +27,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
 from exim_oracle import EXIM, needs_exim, needs_root  # noqa: E402
-from smtp_servers import ScriptedServer, parse_script  # noqa: E402
+from smtp_servers import ScriptedServer, parse_script, pexim_deliver  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 CASES = sorted((REPO / "tests" / "data" / "smtp_client").glob("*.case"))
@@ -129,37 +128,11 @@ def exim_run(case: dict, port: int):
 
 
 def pexim_run(case: dict, port: int):
-    from pexim.config.loader import load
-    from pexim.delivery.address import AddressItem, Host
-    from pexim.delivery.context import TransportContext
-    from pexim.delivery.deliver import Deliverer
-    from pexim.delivery.message import DeliveryMessage
-    from pexim.hints.store import open_store
-    from pexim.log import Logger
-    from pexim.spool.paths import SpoolPaths
-    from pexim.spool.reader import parse_header_file
-    from pexim.transports import smtp
+    from pexim.delivery.address import Host
 
     d = make_dir(port, case["transport"])
-    r = subprocess.run([sys.executable, "-m", "pexim", "-C", str(d / "conf"), "-odq", "-f",
-                        SENDER, *case["recipients"]], input=MESSAGE, capture_output=True,
-                       env=dict(ENV, PYTHONPATH=str(REPO / "src")), timeout=60)
-    assert r.returncode == 0, r.stderr
-    config = load(str(d / "conf"))
-    paths = SpoolPaths.from_config(config)
-    mid = next((d / "spool" / "input").glob("*-H")).name[:-2]
-    spool = parse_header_file((d / "spool" / "input" / f"{mid}-H").read_bytes(), mid)
-    msg = DeliveryMessage(config, spool, paths)
-    logger = Logger.from_config(config)
-    hints = open_store(config)
-    addrs = []
-    for rcpt in spool.recipients:
-        a = AddressItem(rcpt.address, router="r", transport="t")
-        a.hosts = [Host("127.0.0.1", "127.0.0.1")]
-        addrs.append(a)
-    tctx = TransportContext(config, logger, hints)
-    asyncio.run(smtp.deliver(config.transports[0], msg, addrs, tctx))
-    Deliverer(config, logger, hints=hints)._update_retry(msg, addrs, tctx.now)
+    mid, addrs, _msg = pexim_deliver(d / "conf", SENDER, case["recipients"], MESSAGE,
+                                     [Host("127.0.0.1", "127.0.0.1")])
     dump = subprocess.run([sys.executable, "-m", "pexim.hints.dumpdb", str(d / "spool"),
                            "retry"], capture_output=True,
                           env=dict(ENV, PYTHONPATH=str(REPO / "src"))).stdout.decode()
@@ -205,9 +178,11 @@ def test_smtp_transport_matches_exim(path):
     try:
         ed, emid, elines, edump, erun = exim_run(case, port)
         dirs.append(ed)
+        server.wait_idle()
         exim_sessions = len(server.sessions)
         pd, pmid, plines, pdump, addrs = pexim_run(case, port)
         dirs.append(pd)
+        server.wait_idle()
         e_del, e_host = _split(elines)
         p_del = sorted((pexim_outcome(a) for a in addrs), key=lambda o: o["addr"])
         p_host = plines

@@ -107,6 +107,7 @@ class _Run:
     lmtp: bool
     timeouts: conn_mod.Timeouts
     include_ip: bool = True
+    return_path: str = ""
     last_error: dict = field(default_factory=dict)
     host_keys_done: set = field(default_factory=set)
 
@@ -137,32 +138,13 @@ def _host_matches(run: _Run, option: str, host: Host) -> bool:
 
 
 def _wire_message(run: _Run, chunking: bool) -> bytes:
-    """The message as it goes on the wire (CRLF; dot-stuffed + "." for DATA)."""
-    try:
-        from pexim.transports.write import write_message
-    except ImportError:
-        write_message = None
-    if write_message is not None:
-        import io
+    """The message as it goes on the wire (CRLF; dot-stuffed, ending "." for DATA)."""
+    from pexim.transports.write import write_message
 
-        out = io.BytesIO()
-        write_message(run.tp, run.message, run.addrs, run.tctx, out, crlf=True,
-                      dot_stuff=not chunking)
-        data = out.getvalue()
-    else:
-        data = _plain_message(run.message, dot_stuff=not chunking)
-    return data if chunking else data + b".\r\n"
-
-
-def _plain_message(message, dot_stuff: bool) -> bytes:
-    """Headers and body with CRLF line ends (until write.py provides the real thing)."""
-    text = "".join(message.header_texts()).encode("utf-8", "surrogateescape")
-    lines = (text + b"\n" + message.body).split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    if dot_stuff:
-        lines = [b"." + ln if ln.startswith(b".") else ln for ln in lines]
-    return b"".join(ln + b"\r\n" for ln in lines)
+    chunks: list[bytes] = []
+    write_message(run.tp, run.message, run.addrs, run.tctx, chunks.append, crlf=True,
+                  dot_stuff=not chunking, return_path=run.return_path)
+    return b"".join(chunks)
 
 
 def _linecount(message) -> int:
@@ -273,6 +255,14 @@ def _setup(tp, message, addrs, tctx) -> _Run | None:
                                  tp.get("command_timeout") or 300,
                                  tp.get("data_timeout") or 300,
                                  tp.get("final_timeout") or 600))
+    from pexim.transports.write import WriteError, transport_return_path
+
+    try:
+        run.return_path = transport_return_path(tp, message, addrs[0], ctx)
+    except WriteError as err:
+        for a in addrs:
+            _set(a, DEFER, str(err), err.basic_errno)
+        return None
     try:
         run.port = hostlib.port_number(_exp(run, "port"),
                                        24 if run.lmtp else 465 if proto == "smtps" else 25)
@@ -374,7 +364,16 @@ async def _deliver_host(run: _Run, host: Host, port: int, hkey: str, mkey: str,
             return
         # connection_max_messages: the place to send further messages on this
         # connection (continued deliveries) once the orchestrator offers them.
-        tx = _transaction(run, pending)
+        from pexim.transports.write import WriteError
+
+        chunking = client.options.chunking and client.offers("CHUNKING")
+        try:
+            wire = _wire_message(run, chunking)
+        except WriteError as err:
+            for a in pending:
+                _set(a, DEFER, str(err), err.basic_errno, err.more_errno)
+            return
+        tx = _transaction(run, pending, lambda _chunking: wire)
         start = time.time()
         client.start(tx)
         await conn.run()
@@ -395,16 +394,9 @@ def _interface(run: _Run, host: Host) -> str | None:
     return None
 
 
-def _transaction(run: _Run, batch) -> cp.Transaction:
+def _transaction(run: _Run, batch, wire) -> cp.Transaction:
     m = run.message
     s = m.spool
-    cache: dict[bool, bytes] = {}
-
-    def wire(chunking: bool) -> bytes:
-        if chunking not in cache:
-            cache[chunking] = _wire_message(run, chunking)
-        return cache[chunking]
-
     rcpts = []
     for a in batch:
         addr = a.address if run.tp.get("rcpt_include_affixes") or not (a.prefix or a.suffix) \
@@ -412,17 +404,10 @@ def _transaction(run: _Run, batch) -> cp.Transaction:
         rcpts.append(cp.Recipient(addr, a.dsn_flags, a.orcpt))
     ret = {1: "FULL", 2: "HDRS"}.get(getattr(s, "dsn_ret", 0) or 0)
     return cp.Transaction(
-        sender=_return_path(run), recipients=rcpts, message=wire,
+        sender=run.return_path, recipients=rcpts, message=wire,
         size=m.size + _linecount(m), body_8bit=bool(getattr(s, "body_8bitmime", False)),
         utf8=bool(getattr(s, "smtputf8", False)), dsn_ret=ret,
         dsn_envid=getattr(s, "dsn_envid", None))
-
-
-def _return_path(run: _Run) -> str:
-    rp = run.tp.get("return_path")
-    if rp:
-        return _exp(run, "return_path")
-    return run.message.sender
 
 
 def _failure_text(f: cp.Failure) -> tuple[str, int]:
