@@ -63,7 +63,7 @@ class Session:
 
 class ScriptedServer:
     def __init__(self, script: dict[str, str] | str | None = None, lmtp: bool = False,
-                 unix_path: str | None = None):
+                 unix_path: str | None = None, address: str = "127.0.0.1"):
         if isinstance(script, str):
             script = parse_script(script)
         self.script = dict(DEFAULT, **(script or {}))
@@ -74,7 +74,7 @@ class ScriptedServer:
             self.sock.bind(unix_path)
         else:
             self.sock = socket.socket()
-            self.sock.bind(("127.0.0.1", 0))
+            self.sock.bind((address, 0))
         self.port = self.sock.getsockname()[1] if not unix_path else 0
         self.sock.listen(5)
         self._stop = False
@@ -193,25 +193,13 @@ class ScriptedServer:
                 pass
 
 
-def pexim_deliver(conf: Path, sender: str, recipients: list[str], message: bytes, hosts,
-                  transport: str | None = None, extra_env: dict | None = None):
-    """Receive a message with pexim (-odq) and run the smtp transport on it.
-
-    The routers are not involved: each recipient gets ``hosts`` as a router
-    would set them (router "r", transport ``transport`` or the first one).
-    Retry items are applied to the hints database as the orchestrator does.
-    Returns (message id, addresses, DeliveryMessage).
-    """
+def pexim_receive(conf: Path, sender: str, recipients: list[str], message: bytes,
+                  extra_env: dict | None = None):
+    """Receive a message with pexim (-odq): (config, DeliveryMessage)."""
     from pexim.config.loader import load
-    from pexim.delivery.address import AddressItem, Host
-    from pexim.delivery.context import TransportContext
-    from pexim.delivery.deliver import Deliverer
     from pexim.delivery.message import DeliveryMessage
-    from pexim.hints.store import open_store
-    from pexim.log import Logger
     from pexim.spool.paths import SpoolPaths
     from pexim.spool.reader import parse_header_file
-    from pexim.transports import smtp
 
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C", "LC_ALL": "C",
            "HOME": "/root", "TZ": "UTC", "PYTHONPATH": str(REPO / "src")}
@@ -223,17 +211,39 @@ def pexim_deliver(conf: Path, sender: str, recipients: list[str], message: bytes
     paths = SpoolPaths.from_config(config)
     mid = max(paths.message_ids())      # ids sort by time: the one just received
     spool = parse_header_file(Path(paths.input_file(mid, "-H")).read_bytes(), mid)
-    msg = DeliveryMessage(config, spool, paths)
+    return config, DeliveryMessage(config, spool, paths)
+
+
+def pexim_transport(config, msg, hosts, transport: str | None = None, force: bool = False,
+                    module=None):
+    """Run a transport on every recipient of ``msg``, as the orchestrator would after
+    a router gave them ``hosts`` (router "r"); then apply the retry items to the
+    hints database as the orchestrator does.  Returns the addresses."""
+    from pexim.delivery.address import AddressItem, Host
+    from pexim.delivery.context import TransportContext
+    from pexim.delivery.deliver import Deliverer
+    from pexim.hints.store import open_store
+    from pexim.log import Logger
+    from pexim.transports import smtp
+
     logger = Logger.from_config(config)
     hints = open_store(config)
     tp = next(t for t in config.transports if transport in (None, t.name))
     addrs = []
-    for rcpt in spool.recipients:
+    for rcpt in msg.spool.recipients:
         a = AddressItem(rcpt.address, router="r", transport=tp.name,
                         dsn_flags=rcpt.dsn_flags, orcpt=rcpt.orcpt)
         a.hosts = [Host(h.name, h.address, h.port, h.mx) for h in hosts]
         addrs.append(a)
     tctx = TransportContext(config, logger, hints)
-    asyncio.run(smtp.deliver(tp, msg, addrs, tctx))
+    tctx.extra["force"] = force
+    asyncio.run((module or smtp).deliver(tp, msg, addrs, tctx))
     Deliverer(config, logger, hints=hints)._update_retry(msg, addrs, tctx.now)
-    return mid, addrs, msg
+    return addrs
+
+
+def pexim_deliver(conf: Path, sender: str, recipients: list[str], message: bytes, hosts,
+                  transport: str | None = None):
+    """Receive with pexim, then deliver with the smtp transport: (id, addresses, message)."""
+    config, msg = pexim_receive(conf, sender, recipients, message)
+    return msg.id, pexim_transport(config, msg, hosts, transport), msg

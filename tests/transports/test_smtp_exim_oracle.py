@@ -27,7 +27,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
 from exim_oracle import EXIM, needs_exim, needs_root  # noqa: E402
-from smtp_servers import ScriptedServer, parse_script, pexim_deliver  # noqa: E402
+from smtp_servers import ScriptedServer, parse_script, pexim_receive, pexim_transport  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 CASES = sorted((REPO / "tests" / "data" / "smtp_client").glob("*.case"))
@@ -46,7 +46,7 @@ begin routers
 r:
   driver = manualroute
   domains = ! client.example
-  route_list = * 127.0.0.1 byname
+  route_list = * "{route}" byname
   self = send
   transport = t
 begin transports
@@ -62,7 +62,8 @@ begin retry
 
 def load_case(path: Path) -> dict:
     head, _, script = path.read_text().partition("--- script\n")
-    case = {"recipients": [], "transport": [], "refuse": False, "script": parse_script(script)}
+    case = {"recipients": [], "transport": [], "refuse": False, "script": parse_script(script),
+            "hosts": ["127.0.0.1"], "server": "127.0.0.1", "steps": []}
     for line in head.splitlines():
         if line.startswith("#") or not line.strip():
             continue
@@ -73,16 +74,23 @@ def load_case(path: Path) -> dict:
             case["transport"].append("  " + value)
         elif key == "refuse":
             case["refuse"] = True
+        elif key == "hosts":
+            case["hosts"] = value.split()
+        elif key == "server":
+            case["server"] = value
+        elif key == "then":
+            case["steps"].append(value)
     return case
 
 
-def make_dir(port: int, transport: list[str]) -> Path:
+def make_dir(port: int, transport: list[str], hosts: list[str] = ("127.0.0.1",)) -> Path:
     d = Path(tempfile.mkdtemp(prefix="pexim-smtpc-", dir="/tmp"))
     for sub in ("", "spool", "log"):
         (d / sub).mkdir(exist_ok=True)
         os.chmod(d / sub, 0o777)
     conf = d / "conf"
-    conf.write_text(CONF.format(d=d, port=port, transport="\n".join(transport)))
+    conf.write_text(CONF.format(d=d, port=port, transport="\n".join(transport),
+                                route=":".join(hosts)))
     os.chmod(conf, 0o644)
     return d
 
@@ -90,14 +98,19 @@ def make_dir(port: int, transport: list[str]) -> Path:
 _LINE = re.compile(r"^\S+ \S+ (\S+) (.*)$")
 
 
-def log_lines(d: Path, mid: str) -> list[str]:
-    text = (d / "log" / "mainlog").read_text(errors="replace")
+def log_lines(d: Path, mid: str, offset: int = 0) -> list[str]:
+    text = (d / "log" / "mainlog").read_text(errors="replace")[offset:]
     out = []
     for line in text.splitlines():
         m = _LINE.match(line)
         if m and m.group(1) == mid and not m.group(2).startswith(("<=", "Completed")):
             out.append(m.group(2))
     return out
+
+
+def log_size(d: Path) -> int:
+    p = d / "log" / "mainlog"
+    return len(p.read_text(errors="replace")) if p.exists() else 0
 
 
 _DELIVERY = re.compile(
@@ -111,32 +124,47 @@ def outcome(line: str) -> dict:
     assert m, line
     d = m.groupdict()
     d["flag"] = {"->": "=>"}.get(d["flag"], d["flag"])
-    d.pop("strerror")
+    strerror = d.pop("strerror")
+    if strerror and int(d["errno"]) <= 0:      # not an errno's text: the message
+        d["msg"] = strerror + (": " + d["msg"] if d["msg"] else "")
     return d
 
 
 def exim_run(case: dict, port: int):
-    d = make_dir(port, case["transport"])
-    r = subprocess.run([EXIM, "-C", str(d / "conf"), "-odi", "-f", SENDER, *case["recipients"]],
-                       input=MESSAGE, capture_output=True, env=ENV, timeout=120)
+    """Real exim: -odi, then each `then:` step (-q, -qf); log lines per run."""
+    d = make_dir(port, case["transport"], case["hosts"])
+    subprocess.run([EXIM, "-C", str(d / "conf"), "-odi", "-f", SENDER, *case["recipients"]],
+                   input=MESSAGE, capture_output=True, env=ENV, timeout=120)
     log = (d / "log" / "mainlog").read_text(errors="replace")
     mid = re.search(r" (\S+) <= ", log).group(1)
-    lines = log_lines(d, mid)
+    runs = [log_lines(d, mid)]
+    for step in case["steps"]:
+        size = log_size(d)
+        subprocess.run([EXIM, "-C", str(d / "conf"), *step.split()], capture_output=True,
+                       env=ENV, timeout=120)
+        runs.append(log_lines(d, mid, size))
     dump = subprocess.run(["/usr/sbin/exim_dumpdb", str(d / "spool"), "retry"],
                           capture_output=True, env=ENV).stdout.decode()
-    return d, mid, lines, dump, r
+    return d, mid, [_split(r) for r in runs], dump
 
 
 def pexim_run(case: dict, port: int):
+    """pexim: receive, run the transport, once more per step (-qf forces)."""
     from pexim.delivery.address import Host
 
-    d = make_dir(port, case["transport"])
-    mid, addrs, _msg = pexim_deliver(d / "conf", SENDER, case["recipients"], MESSAGE,
-                                     [Host("127.0.0.1", "127.0.0.1")])
+    d = make_dir(port, case["transport"], case["hosts"])
+    config, msg = pexim_receive(d / "conf", SENDER, case["recipients"], MESSAGE)
+    hosts = [Host(h, h) for h in case["hosts"]]
+    runs = []
+    for step in [""] + case["steps"]:
+        size = log_size(d)
+        addrs = pexim_transport(config, msg, hosts, force="f" in step)
+        done = sorted((pexim_outcome(a) for a in addrs), key=lambda o: o["addr"])
+        runs.append((done, log_lines(d, msg.id, size)))
     dump = subprocess.run([sys.executable, "-m", "pexim.hints.dumpdb", str(d / "spool"),
                            "retry"], capture_output=True,
                           env=dict(ENV, PYTHONPATH=str(REPO / "src"))).stdout.decode()
-    return d, mid, log_lines(d, mid), dump, addrs
+    return d, msg.id, runs, dump
 
 
 def _norm_dump(text: str, mid: str) -> list[str]:
@@ -167,27 +195,28 @@ def _split(lines: list[str]):
     return deliveries, hostlines
 
 
+def serve(case: dict) -> ScriptedServer:
+    server = ScriptedServer(case["script"], address=case["server"])
+    return server
+
+
 @needs_exim
 @needs_root
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
 def test_smtp_transport_matches_exim(path):
     case = load_case(path)
-    server = ScriptedServer(case["script"])
+    server = serve(case)
     port = 1 if case["refuse"] else server.port
     dirs = []
     try:
-        ed, emid, elines, edump, erun = exim_run(case, port)
+        ed, emid, eruns, edump = exim_run(case, port)
         dirs.append(ed)
         server.wait_idle()
         exim_sessions = len(server.sessions)
-        pd, pmid, plines, pdump, addrs = pexim_run(case, port)
+        pd, pmid, pruns, pdump = pexim_run(case, port)
         dirs.append(pd)
         server.wait_idle()
-        e_del, e_host = _split(elines)
-        p_del = sorted((pexim_outcome(a) for a in addrs), key=lambda o: o["addr"])
-        p_host = plines
-        assert p_del == e_del
-        assert p_host == e_host
+        assert pruns == eruns
         e_cmds = sorted(s.commands for s in server.sessions[:exim_sessions])
         p_cmds = sorted(s.commands for s in server.sessions[exim_sessions:])
         assert p_cmds == e_cmds

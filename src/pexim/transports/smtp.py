@@ -208,18 +208,21 @@ async def _deliver_batch(tp, message, addrs, tctx) -> None:
     force = bool(tctx.extra.get("force"))
     for a in addrs:
         a.status = _PENDING
-    tried = any_tried = 0
+    any_tried = total = 0
     hard = int(tp.get("hosts_max_try_hardlimit") or 50)
     soft = int(tp.get("hosts_max_try") or 5)
     for group in (hosts, fallback):
-        last_mx = None
+        tried, last_mx = 0, None
         for host in group:
-            pending = [a for a in addrs if a.status == _PENDING]
-            if not pending:
+            if not any(a.status == _PENDING for a in addrs) or total >= hard:
                 break
-            if tried >= hard or (tried >= soft and host.mx == last_mx) or (
-                    tried >= soft and last_mx is None):
-                break
+            counted = True
+            if tried >= soft:
+                # Past hosts_max_try, only a host with another MX value is still
+                # tried (uncounted), so every preference gets a chance.
+                if host.mx == last_mx:
+                    continue
+                counted = False
             port = host.port or run.port
             hkey = hostlib.host_retry_key(host, port, run.include_ip)
             mkey = hostlib.message_retry_key(hkey, message.id)
@@ -227,9 +230,11 @@ async def _deliver_batch(tp, message, addrs, tctx) -> None:
                               or hostlib.retry_not_due(tctx.hints, mkey, now)):
                 hostlib.mark_retry_skip(host)
                 continue
-            tried += 1
+            tried += counted
+            total += 1
             any_tried = 1
             last_mx = host.mx
+            pending = [a for a in addrs if a.status == _PENDING]
             await _deliver_host(run, host, port, hkey, mkey, pending)
     for a in addrs:
         if a.status != _PENDING:
@@ -336,7 +341,10 @@ def _host_error(run: _Run, host: Host, hkey: str, addrs, message: str | None, ba
         _retry(run, run.addrs[0], hkey, basic, more, retry_text, host=True)
     for a in addrs:
         if a.status == _PENDING:
-            run.last_error[id(a)] = (message, basic, more, host if used else None)
+            # A host that could not be reached does not replace one that was.
+            before = run.last_error.get(id(a))
+            shown = host if used else (before[3] if before else None)
+            run.last_error[id(a)] = (message, basic, more, shown)
 
 
 async def _deliver_host(run: _Run, host: Host, port: int, hkey: str, mkey: str,
