@@ -81,6 +81,12 @@ class AddressItem:
     basic_errno: int = 0                    # Exim's ERRNO_* or a real errno
     more_errno: int = 0
     host_used: Host | None = None           # the host a remote delivery went to
+    pass_message: bool = False              # af_pass_message: ``message`` may be shown to
+                                            # the sender (bounces, Diagnostic-Code:)
+    smtp_greeting: str | None = None        # the remote host's banner and EHLO reply
+    helo_response: str | None = None        # (DSN information in bounces)
+    dsn_aware: bool | None = None           # next hop advertised DSN (None: not SMTP)
+    hide_child: bool = False                # af_hide_child (hide_child_in_errmsg)
     retry_keys: list[str] = field(default_factory=list)
     frozen: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,168 @@
+"""Bounces, delay warnings and success DSNs against what real exim generated.
+
+Each case in tests/data/bounce/ holds the original message's spool files as
+exim wrote them and the message(s) exim generated from it (see
+bounce_cases.py).  pexim rebuilds the same DeliveryMessage and addresses,
+generates its report, and must produce exim's text byte for byte (only the
+MIME boundary, which has a random part, is taken over from exim's); spooling
+it with inject() must give exim's -H file and arrival line, ids and times
+aside.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import re
+
+import pytest
+
+from delivery import bounce_cases as bc
+from pexim.config.loader import load as load_config
+from pexim.delivery.address import AddressItem, Host
+from pexim.delivery.bounce import bounce_message, error_ignored_lines
+from pexim.delivery.dsn import success_dsn
+from pexim.delivery.inject import GeneratedMessage, inject
+from pexim.delivery.message import DeliveryMessage
+from pexim.delivery.warning import warning_message
+from pexim.spool.reader import parse_header_file
+
+CASES = bc.cases()
+
+
+def _config(case: bc.Case, directory):
+    for name, text in case.files.items():
+        (directory / name).write_text(text.replace("@DIR@", str(directory)))
+    path = directory / "configure"
+    path.write_text(case.configure(directory))
+    return load_config(str(path))
+
+
+def _message(config, got: bc.Captured) -> DeliveryMessage:
+    spool = parse_header_file(got.orig_h, got.orig_id)
+    return DeliveryMessage(config, spool, body=got.orig_d.split(b"\n", 1)[1])
+
+
+def _addresses(case: bc.Case) -> list[AddressItem]:
+    out = []
+    for spec in case.addresses:
+        spec = dict(spec)
+        parent = spec.pop("parent", None)
+        host = spec.pop("host_used", None)
+        if host is not None:
+            spec["host_used"] = Host(**host)
+        if parent is not None:
+            addr = AddressItem(parent).child(spec.pop("address"))
+            for k, v in spec.items():
+                setattr(addr, k, v)
+        else:
+            addr = AddressItem(**spec)
+        out.append(addr)
+    return out
+
+
+def _generate(case, config, msg, addrs, now) -> list[GeneratedMessage]:
+    if case.kind == "failed":
+        gens = bounce_message(config, msg, addrs, now)
+    elif case.kind == "deferred":
+        gens = warning_message(config, msg, addrs, now)
+    else:
+        gens = success_dsn(config, msg, addrs, now)
+    if gens is None:
+        return []
+    return gens if isinstance(gens, list) else [gens]
+
+
+def _now(got: bc.Captured) -> float:
+    src = got.generated[0][1] if got.generated else got.orig_h
+    return float(src.split(b"\n")[3].split(b" ")[0])
+
+
+def _with_boundary(data: bytes, theirs: bytes) -> bytes:
+    """Our text with exim's boundary (ours has a random part too)."""
+    m = bc.BOUNDARY.search(theirs)
+    return bc.BOUNDARY.sub(m.group(0), data) if m else data
+
+
+def _recipients(h: bytes) -> list[str]:
+    lines = h.decode("latin-1").split("\n")
+    at = lines.index("XX") if "XX" in lines else next(
+        i for i, ln in enumerate(lines) if ln.startswith("XX") or ln.startswith("YY"))
+    count = int(lines[at + 1])
+    return [ln.split(" ")[0] for ln in lines[at + 2:at + 2 + count]]
+
+
+@pytest.fixture
+def generated(request, tmp_path):
+    case = bc.load(request.param)
+    got = bc.read_captured(case)
+    config = _config(case, tmp_path)
+    msg = _message(config, got)
+    addrs = _addresses(case)
+    return case, got, config, msg, addrs, _generate(case, config, msg, addrs, _now(got))
+
+
+@pytest.mark.parametrize("generated", CASES, ids=[p.stem for p in CASES], indirect=True)
+def test_generated_text_matches_exim(generated):
+    case, got, _config, _msg, _addrs, gens = generated
+    assert len(gens) == len(got.generated), case.name
+    for gen, (_mid, h, d) in zip(gens, got.generated, strict=True):
+        theirs = bc.generated_text(h, d)
+        ours = _with_boundary(gen.data, theirs)
+        assert ours.decode("latin-1") == theirs.decode("latin-1")
+        assert gen.sender == ""
+        assert sorted(gen.recipients) == sorted(_recipients(h))
+
+
+_STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", re.M)
+_DATE = re.compile(r"\w{3}, \d\d? \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}")
+
+
+def _normalise_h(text: str, ids: dict[str, str]) -> str:
+    for real, name in ids.items():
+        text = text.replace(real, name)
+    lines = text.split("\n")
+    lines[3] = "TIME"
+    text = "\n".join(lines)
+    text = re.sub(r"-received_time_usec \.\d+", "-received_time_usec USEC", text)
+    text = re.sub(r"-received_time_complete \d+\.\d+", "-received_time_complete TIME", text)
+    return _DATE.sub("DATE", text)
+
+
+_exim_user = None
+try:
+    _exim_user = pwd.getpwnam("Debian-exim")
+except KeyError:
+    pass
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or _exim_user is None,
+                    reason="spooling as the Debian-exim user needs root")
+@pytest.mark.parametrize("generated", CASES, ids=[p.stem for p in CASES], indirect=True)
+def test_inject_spools_as_exim(generated, tmp_path):
+    case, got, config, _msg, _addrs, gens = generated
+    from pexim.log import Logger
+
+    logger = Logger.from_config(config)
+    owner = (_exim_user.pw_uid, _exim_user.pw_gid)
+    os.makedirs(tmp_path / "log", exist_ok=True)
+    for gen, (their_id, h, d) in zip(gens, got.generated, strict=True):
+        gen = GeneratedMessage(gen.sender, gen.recipients, _with_boundary(gen.data, d))
+        new_id = inject(config, gen, logger, parent_id=got.orig_id, owner=owner)
+        sub = ""
+        ours_h = (tmp_path / "spool" / "input" / sub / f"{new_id}-H").read_text("latin-1")
+        ours_d = (tmp_path / "spool" / "input" / sub / f"{new_id}-D").read_bytes()
+        assert ours_d.split(b"\n", 1)[1] == d.split(b"\n", 1)[1]
+        assert _normalise_h(ours_h, {new_id: "NEW", got.orig_id: "ORIG"}) == \
+            _normalise_h(h.decode("latin-1"), {their_id: "NEW", got.orig_id: "ORIG"})
+        ours_log = (tmp_path / "log" / "mainlog").read_text().splitlines()[-1]
+        theirs_log = next(ln for ln in got.mainlog.splitlines() if f"{their_id} <=" in ln)
+        assert _STAMP.sub("", ours_log).replace(new_id, "NEW") == \
+            _STAMP.sub("", theirs_log).replace(their_id, "NEW")
+
+
+def test_ignored_failures_are_logged_as_exim_does():
+    case = bc.load(bc.DATA / "04-notify-never.case")
+    got = bc.read_captured(case)
+    theirs = [ln.split(" ", 3)[3] for ln in got.mainlog.splitlines() if "error ignored" in ln]
+    assert error_ignored_lines(_addresses(case)) == theirs
