@@ -9,11 +9,13 @@ as Debian-exim: the output directory is world-writable.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 for _d in ("spool", "conformance"):
@@ -25,6 +27,7 @@ from pexim.config.loader import load  # noqa: E402
 from pexim.delivery.address import AddressItem  # noqa: E402
 from pexim.delivery.context import TransportContext  # noqa: E402
 from pexim.delivery.message import DeliveryMessage  # noqa: E402
+from pexim.delivery.route import split_address  # noqa: E402
 from pexim.spool.paths import SpoolPaths  # noqa: E402
 from pexim.spool.reader import read_header  # noqa: E402
 
@@ -61,7 +64,8 @@ class LocalSite:
         (self.pspool / "input").mkdir(parents=True)
         self.conf = self.root / "conf"
         text = HEAD.format(root=self.root, main=main, router=router,
-                           transport=transport.format(root=self.root, out=self.out))
+                           transport=transport.replace("{root}", str(self.root))
+                           .replace("{out}", str(self.out)))
         self.conf.write_text(text)
         os.chmod(self.conf, 0o644)
         self.config = load(str(self.conf))
@@ -89,8 +93,26 @@ class LocalSite:
         return mid
 
     def exim_deliver(self, mid: str) -> str:
-        """Deliver with real exim; returns its log lines for the message."""
+        """Deliver with real exim; returns its log lines for the message.
+
+        Exim may still be finishing in a child when -M returns: wait until
+        nothing holds the message's -D lock."""
         self.exim("-M", mid)
+        data = self.root / "spool" / "input" / (mid + "-D")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                fd = os.open(data, os.O_RDWR)
+            except FileNotFoundError:
+                break
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.lockf(fd, fcntl.LOCK_UN)
+                break
+            except OSError:
+                time.sleep(0.05)
+            finally:
+                os.close(fd)
         return "\n".join(line for line in self.mainlog().splitlines() if mid in line)
 
     def message(self, mid: str) -> DeliveryMessage:
@@ -98,8 +120,14 @@ class LocalSite:
         return DeliveryMessage(self.config, read_header(paths, mid), paths)
 
     def addrs(self, message: DeliveryMessage) -> list[AddressItem]:
-        return [AddressItem(r.address, router="r", transport="t")
-                for r in message.spool.recipients]
+        """The recipients as routing leaves them (split, local part and domain
+        tainted)."""
+        out = []
+        for r in message.spool.recipients:
+            a = AddressItem(r.address, router="r", transport="t")
+            split_address(a)
+            out.append(a)
+        return out
 
     def transport(self, name: str = "t"):
         return next(t for t in self.config.transports if t.name == name)

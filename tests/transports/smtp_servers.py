@@ -215,7 +215,7 @@ def pexim_receive(conf: Path, sender: str, recipients: list[str], message: bytes
 
 
 def pexim_transport(config, msg, hosts, transport: str | None = None, force: bool = False,
-                    module=None):
+                    module=None, batch: int = 0):
     """Run a transport on every recipient of ``msg``, as the orchestrator would after
     a router gave them ``hosts`` (router "r"); then apply the retry items to the
     hints database as the orchestrator does.  Returns the addresses."""
@@ -237,7 +237,13 @@ def pexim_transport(config, msg, hosts, transport: str | None = None, force: boo
         addrs.append(a)
     tctx = TransportContext(config, logger, hints)
     tctx.extra["force"] = force
-    asyncio.run((module or smtp).deliver(tp, msg, addrs, tctx))
+    fn = (module or smtp).deliver
+    for i in range(0, len(addrs), batch or len(addrs)):
+        group = addrs[i:i + (batch or len(addrs))]
+        if asyncio.iscoroutinefunction(fn):
+            asyncio.run(fn(tp, msg, group, tctx))
+        else:
+            fn(tp, msg, group, tctx)
     Deliverer(config, logger, hints=hints)._update_retry(msg, addrs, tctx.now)
     return addrs
 

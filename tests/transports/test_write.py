@@ -27,8 +27,8 @@ TRANSPORT = """\
   envelope_to_add
   return_path_add
   delivery_date_add
-  headers_add = X-Added: $local_part\\nX-Second: ${{if eq{{1}}{{1}}{{yes}}}}
-  headers_add = ${{if eq{{1}}{{2}}{{X-Never: 1}}fail}}
+  headers_add = X-Added: $local_part\\nX-Second: ${if eq{1}{1}{yes}}
+  headers_add = ${if eq{1}{2}{X-Never: 1}fail}
   headers_remove = x-drop : X-Dropped*
   headers_rewrite = a@b.example rewritten@b.example tc
 """

@@ -468,7 +468,8 @@ class SmtpClient:
             self.state = CLOSED
 
 
-def error_text(step: str, reply: Reply | None, lmtp: bool = False) -> str:
-    """Exim's message for a refusal: "SMTP error from remote mail server after ..."."""
-    proto = "LMTP" if lmtp else "SMTP"
-    return f"{proto} error from remote mail server after {step}: {reply}"
+def error_text(step: str, reply: Reply | None,
+               prefix: str = "SMTP error from remote mail server") -> str:
+    """Exim's message for a refusal: "SMTP error from remote mail server after ..."
+    (the lmtp transport says "LMTP error")."""
+    return f"{prefix} after {step}: {reply}"

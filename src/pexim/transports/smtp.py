@@ -405,17 +405,21 @@ def _interface(run: _Run, host: Host) -> str | None:
 def _transaction(run: _Run, batch, wire) -> cp.Transaction:
     m = run.message
     s = m.spool
-    rcpts = []
-    for a in batch:
-        addr = a.address if run.tp.get("rcpt_include_affixes") or not (a.prefix or a.suffix) \
-            else f"{a.local_part}@{a.domain}"
-        rcpts.append(cp.Recipient(addr, a.dsn_flags, a.orcpt))
+    rcpts = [cp.Recipient(rcpt_address(a, run.tp.get("rcpt_include_affixes")), a.dsn_flags,
+                          a.orcpt) for a in batch]
     ret = {1: "FULL", 2: "HDRS"}.get(getattr(s, "dsn_ret", 0) or 0)
     return cp.Transaction(
         sender=run.return_path, recipients=rcpts, message=wire,
         size=m.size + _linecount(m), body_8bit=bool(getattr(s, "body_8bitmime", False)),
         utf8=bool(getattr(s, "smtputf8", False)), dsn_ret=ret,
         dsn_envid=getattr(s, "dsn_envid", None))
+
+
+def rcpt_address(addr, include_affixes: bool) -> str:
+    """transport_rcpt_address(): the address for RCPT TO, affixes kept only on request."""
+    if include_affixes or not (addr.prefix or addr.suffix):
+        return addr.address
+    return f"{addr.local_part}@{addr.domain}"
 
 
 def _failure_text(f: cp.Failure) -> tuple[str, int]:
@@ -468,7 +472,7 @@ def _results(run: _Run, host: Host, hkey: str, mkey: str, batch, tx: cp.Transact
     lmtp = run.lmtp
     # MAIL refused: everything in the transaction.
     if tx.mail_reply is not None and tx.mail_reply.kind != "2":
-        text = cp.error_text(_step(client, tx, "mail"), tx.mail_reply, lmtp)
+        text = cp.error_text(_step(client, tx, "mail"), tx.mail_reply)
         if tx.mail_reply.kind == "5":
             for a in batch:
                 _set(a, FAIL, text, 0, mx, host)
@@ -483,8 +487,7 @@ def _results(run: _Run, host: Host, hkey: str, mkey: str, batch, tx: cp.Transact
     for a, r in zip(batch, tx.recipients, strict=True):
         if r.reply is None or r.reply.kind == "2":
             continue
-        text = f"{'LMTP' if lmtp else 'SMTP'} error from remote mail server after " \
-               f"RCPT TO:<{r.address}>: {r.reply}"
+        text = cp.error_text(f"RCPT TO:<{r.address}>", r.reply)
         if r.reply.kind == "5":
             _set(a, FAIL, text, 0, mx, host)
         else:
@@ -507,7 +510,7 @@ def _results(run: _Run, host: Host, hkey: str, mkey: str, batch, tx: cp.Transact
         bad = tx.final_reply
     if bad is not None:
         step = _step(client, tx, "data" if bad is tx.data_reply else "end")
-        text = cp.error_text(step, bad, lmtp)
+        text = cp.error_text(step, bad)
         if bad.kind == "5":
             for a in accepted:
                 _set(a, FAIL, text, 0, mx, host)
@@ -523,7 +526,7 @@ def _results(run: _Run, host: Host, hkey: str, mkey: str, batch, tx: cp.Transact
     for a in accepted:
         reply = rcpt_of[id(a)].data_reply if lmtp else tx.final_reply
         if lmtp and reply is not None and reply.kind != "2":
-            text = cp.error_text("end of data", reply, lmtp)
+            text = cp.error_text("end of data", reply, "LMTP error")
             if reply.kind == "5":
                 _set(a, FAIL, text, 0, mx, host)
             else:
