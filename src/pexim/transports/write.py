@@ -409,7 +409,8 @@ def write_message(tp, message, addrs, tctx, out: Callable[[bytes], None], *,
                   crlf: bool = False, dot_stuff: bool = False,
                   escape: tuple[bytes, bytes] | None = None,
                   extra_headers: list[str] | None = None,
-                  return_path: str | None = None, ctx=None, size_limit: int = 0) -> int:
+                  return_path: str | None = None, ctx=None, size_limit: int = 0,
+                  escape_headers: bool = False) -> int:
     """Write the message to ``out`` as transport ``tp`` sends it; returns the
     number of bytes written.
 
@@ -419,7 +420,8 @@ def write_message(tp, message, addrs, tctx, out: Callable[[bytes], None], *,
     are written before everything else (e.g. a DKIM-Signature:).
     ``return_path`` defaults to transport_return_path(); ``ctx`` is the
     expansion context for headers_add/headers_remove (default: the message's,
-    for the first address).  Raises WriteError (Exim's errno) on failure;
+    for the first address).  ``escape_headers`` applies ``escape`` to the
+    header lines too (BSMTP).  Raises WriteError (Exim's errno) on failure;
     errors from ``out`` itself propagate.
     """
     addr = addrs[0] if addrs else None
@@ -444,6 +446,6 @@ def write_message(tp, message, addrs, tctx, out: Callable[[bytes], None], *,
         if argv:
             _write_filtered(tp, message, addrs, ctx, w, argv, end_dot=dot_stuff, **kw)
             return w.count
-    _write_internal(tp, message, addrs, ctx, w, escape_headers=dot_stuff,
+    _write_internal(tp, message, addrs, ctx, w, escape_headers=dot_stuff or escape_headers,
                     end_dot=dot_stuff, **kw)
     return w.count
