@@ -43,14 +43,16 @@ class Case:
     kind: str = "failed"            # failed / deferred / delivered
     addresses: list[dict] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)   # written into the run dir
+    server: dict[str, list[str]] = field(default_factory=dict)   # fake SMTP replies
 
     @property
     def outdir(self) -> Path:
         return DATA / self.name
 
-    def configure(self, directory: str | Path) -> str:
+    def configure(self, directory: str | Path, port: int = 25) -> str:
         base = (DATA / "base.conf").read_text()
-        return base.replace("@MAIN@", self.main).replace("@DIR@", str(directory))
+        return base.replace("@MAIN@", self.main).replace("@DIR@", str(directory)) \
+            .replace("@PORT@", str(port))
 
 
 def load(path: Path) -> Case:
@@ -68,6 +70,11 @@ def load(path: Path) -> Case:
             case.stdin = text.encode()
         elif section.startswith("age:"):
             case.age = int(section[4:])
+        elif section == "server":
+            for ln in text.splitlines():
+                if ln.strip():
+                    key, _, reply = ln.partition(":")
+                    case.server.setdefault(key.strip(), []).append(reply.strip())
         elif section.startswith("file:"):
             case.files[section[5:].strip()] = text
         elif section in ("failed", "deferred", "delivered"):
@@ -99,6 +106,7 @@ class Captured:
     orig_d: bytes
     generated: list[tuple[str, bytes, bytes]]      # (id, -H, -D)
     mainlog: str
+    after_h: bytes | None = None                   # the original's -H after -M
 
 
 def read_captured(case: Case) -> Captured:
@@ -109,8 +117,10 @@ def read_captured(case: Case) -> Captured:
         hb = h.read_bytes()
         gens.append((hb.split(b"\n", 1)[0][:-2].decode(), hb,
                      (d / (h.name[:-2] + "-D")).read_bytes()))
+    after = d / "after-H"
     return Captured(orig_h.split(b"\n", 1)[0][:-2].decode(), orig_h,
-                    (d / "orig-D").read_bytes(), gens, (d / "mainlog").read_text())
+                    (d / "orig-D").read_bytes(), gens, (d / "mainlog").read_text(),
+                    after.read_bytes() if after.exists() else None)
 
 
 def _exim(conf: Path, args: list[str], stdin: bytes = b"") -> subprocess.CompletedProcess:
@@ -122,9 +132,69 @@ def _ids(spool: Path) -> list[str]:
     return sorted(p.name[:-2] for p in (spool / "input").glob("*-H"))
 
 
+class FakeServer:
+    """A scripted SMTP server on 127.0.0.1 for the remote cases: the case's
+    "--- server" lines give the greeting and the replies to EHLO, MAIL, RCPT
+    (one per recipient, in order) and the end of DATA; "|" separates the lines
+    of a multi-line reply."""
+
+    def __init__(self, script: dict[str, list[str]]):
+        import socket
+        import threading
+
+        self.script = {k: list(v) for k, v in script.items()}
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _reply(self, key: str, default: str) -> bytes:
+        items = self.script.get(key) or [default]
+        text = items.pop(0) if len(items) > 1 else items[0]
+        return b"".join(ln.encode() + b"\r\n" for ln in text.split("|"))
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn, conn.makefile("rb") as rf:
+                conn.sendall(self._reply("greeting", "220 fake.example ESMTP"))
+                in_data = False
+                for raw in rf:
+                    line = raw.rstrip(b"\r\n").decode("latin-1")
+                    if in_data:
+                        if line == ".":
+                            in_data = False
+                            conn.sendall(self._reply("data", "250 OK queued"))
+                        continue
+                    verb = line[:4].upper()
+                    if verb in ("EHLO", "HELO"):
+                        conn.sendall(self._reply("ehlo", "250 fake.example"))
+                    elif verb == "MAIL":
+                        conn.sendall(self._reply("mail", "250 OK"))
+                    elif verb == "RCPT":
+                        conn.sendall(self._reply("rcpt", "250 Accepted"))
+                    elif verb == "DATA":
+                        conn.sendall(b"354 go ahead\r\n")
+                        in_data = True
+                    elif verb == "QUIT":
+                        conn.sendall(b"221 bye\r\n")
+                        break
+                    else:
+                        conn.sendall(b"250 OK\r\n")
+
+    def close(self):
+        self.sock.close()
+
+
 def capture(case: Case) -> Captured:
     """Run real exim on ``case`` and store what it spooled under case.outdir."""
     work = Path(tempfile.mkdtemp(prefix="pexim-bounce-"))
+    server = FakeServer(case.server)
     try:
         for sub in ("", "mail", "log", "spool"):
             (work / sub).mkdir(exist_ok=True)
@@ -133,7 +203,7 @@ def capture(case: Case) -> Captured:
             (work / name).write_text(text.replace("@DIR@", str(work)))
             os.chmod(work / name, 0o644)
         conf = work / "configure"
-        conf.write_text(case.configure(work))
+        conf.write_text(case.configure(work, server.port))
         os.chmod(conf, 0o644)
         proc = _exim(conf, case.submit, case.stdin)
         ids = _ids(work / "spool")
@@ -149,6 +219,7 @@ def capture(case: Case) -> Captured:
         orig_h = hpath.read_bytes()
         orig_d = (work / "spool" / "input" / f"{orig}-D").read_bytes()
         _exim(conf, ["-M", orig])
+        after = hpath.read_bytes() if hpath.exists() else None
         gens = []
         for mid in _ids(work / "spool"):
             if mid == orig:
@@ -157,14 +228,17 @@ def capture(case: Case) -> Captured:
                          (work / "spool" / "input" / f"{mid}-D").read_bytes()))
         log = (work / "log" / "mainlog").read_text()
         log = "".join(ln for ln in log.splitlines(True) if "lost privilege" not in ln)
-        log = log.replace(str(work), "@DIR@")
+        log = log.replace(str(work), "@DIR@").replace(":%d" % server.port, ":PORT")
     finally:
+        server.close()
         shutil.rmtree(work, ignore_errors=True)
     out = case.outdir
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir()
     (out / "orig-H").write_bytes(orig_h)
     (out / "orig-D").write_bytes(orig_d)
+    if after is not None:
+        (out / "after-H").write_bytes(after)
     for n, (_mid, h, d) in enumerate(gens, 1):
         (out / f"gen{n}-H").write_bytes(h)
         (out / f"gen{n}-D").write_bytes(d)

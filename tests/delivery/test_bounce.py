@@ -114,6 +114,16 @@ def test_generated_text_matches_exim(generated):
         assert sorted(gen.recipients) == sorted(_recipients(h))
 
 
+DEFERRED = [p for p in CASES if bc.load(p).kind == "deferred"]
+
+
+@pytest.mark.parametrize("generated", DEFERRED, ids=[p.stem for p in DEFERRED], indirect=True)
+def test_warning_count_as_exim_leaves_it(generated):
+    case, got, _config, msg, _addrs, _gens = generated
+    after = parse_header_file(got.after_h, got.orig_id)
+    assert msg.spool.warning_count == after.warning_count
+
+
 _STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", re.M)
 _DATE = re.compile(r"\w{3}, \d\d? \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}")
 
@@ -161,8 +171,9 @@ def test_inject_spools_as_exim(generated, tmp_path):
             _STAMP.sub("", theirs_log).replace(their_id, "NEW")
 
 
-def test_ignored_failures_are_logged_as_exim_does():
+def test_ignored_failures_are_logged_as_exim_does(tmp_path):
     case = bc.load(bc.DATA / "04-notify-never.case")
     got = bc.read_captured(case)
     theirs = [ln.split(" ", 3)[3] for ln in got.mainlog.splitlines() if "error ignored" in ln]
-    assert error_ignored_lines(_addresses(case)) == theirs
+    msg = _message(_config(case, tmp_path), got)
+    assert error_ignored_lines(list(reversed(_addresses(case))), msg) == theirs

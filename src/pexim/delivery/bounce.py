@@ -40,23 +40,16 @@ def _ignore_reason(addr: AddressItem) -> str | None:
     return None
 
 
-def error_ignored_lines(failed: list[AddressItem]) -> list[str]:
-    """The "<address>: error ignored" log lines for failures that get no report."""
+def error_ignored_lines(failed: list[AddressItem], message=None) -> list[str]:
+    """The "<address>: error ignored" log lines for failures that get no report,
+    in Exim's order when ``message`` is given."""
     out = []
-    for a in _ordered_any(failed):
+    for a in dsn.exim_order(failed, message) if message is not None else failed:
         reason = _ignore_reason(a)
         if reason is not None:
             parent = " <%s>" % a.parent.address if a.parent is not None else ""
             out.append("%s%s: error ignored%s" % (a.address, parent, reason))
     return out
-
-
-def _ordered_any(addrs: list[AddressItem], message=None) -> list[AddressItem]:
-    """Exim's addr_failed order: by the original recipient each descends from."""
-    if message is None:
-        return list(addrs)
-    index = {r.address: i for i, r in enumerate(message.spool.recipients)}
-    return sorted(addrs, key=lambda a: index.get(a.top.address, len(index)))
 
 
 def bounce_message(config, message, failed: list[AddressItem], now: float,
@@ -66,7 +59,7 @@ def bounce_message(config, message, failed: list[AddressItem], now: float,
     None when every failure is ignored, or when the message is itself a bounce
     (sender <>) and the failures have no errors address: the caller freezes it.
     """
-    todo = [a for a in _ordered_any(failed, message) if _ignore_reason(a) is None]
+    todo = [a for a in dsn.exim_order(failed, message) if _ignore_reason(a) is None]
     out = []
     while todo:
         recipient = todo[0].errors_address or message.sender

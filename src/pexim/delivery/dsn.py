@@ -119,6 +119,28 @@ def status_intro(message, bound: str, utf8: bool = True) -> str:
     return out + "\n"
 
 
+def exim_order(addrs: list[AddressItem], message, success: bool = False) -> list[AddressItem]:
+    """The order of Exim's address chains, which its reports follow.
+
+    Exim routes the recipients last to first and prepends each outcome to its
+    chain: routing failures and deferrals end up in recipient order, those of
+    local and then remote deliveries in front of them, each in reverse
+    recipient order.  The success DSN reverses its chain again: local
+    deliveries, then remote ones, in recipient order.
+    """
+    index = {r.address: i for i, r in enumerate(message.spool.recipients)}
+
+    def key(a: AddressItem):
+        pos = index.get(a.top.address, len(index))
+        remote = a.host_used is not None or bool(a.hosts)
+        if success:
+            return (1 if remote else 0, pos)
+        if a.transport is None and not remote:
+            return (2, pos)                     # failed or deferred by a router
+        return (0 if remote else 1, -pos)
+    return sorted(addrs, key=key)
+
+
 def addr_action(addr: AddressItem, action: str, status: str) -> str:
     """print_dsn_addr_action(): Original-Recipient, Action, Final-Recipient, Status."""
     out = "Original-Recipient: %s\n" % addr.orcpt if addr.orcpt else ""
@@ -126,35 +148,15 @@ def addr_action(addr: AddressItem, action: str, status: str) -> str:
         action, addr.top.address, status)
 
 
-def wrap_header(text: str, cols: int = 79, maxchars: int = 1023, pfx: str = " ") -> str:
-    """Exim's wrap_header(): fold at white space before ``cols``, continuation
-    lines start with ``pfx``, at most ``maxchars`` characters in all."""
-    text = text[:maxchars]
-    out, line = [], ""
-    for word in text.split(" "):
-        if line and len(line) + 1 + len(word) > cols:
-            out.append(line)
-            line = pfx + word
-        else:
-            line = line + " " + word if line else word
-    out.append(line)
-    return "\n".join(out)
-
-
-def put_wrapped(header: str, text: str) -> str:
-    """dsn_put_wrapped(): a field wrapped at 79 columns."""
-    return wrap_header(header + text) + "\n"
-
-
 def diagnostic_code(addr: AddressItem) -> str:
-    """print_dsn_diagnostic_code(): the remote reply after the first ": " of a
-    message the sender may see."""
+    """print_dsn_diagnostic_code(): the remote reply (what follows the first ": "
+    of a message the sender may see), its "\\n"s as RFC 3461 continuations."""
     if not addr.pass_message or not addr.message:
         return ""
     at = addr.message.find(": ")
     if at < 0:
         return ""
-    return put_wrapped("Diagnostic-Code: smtp; ", addr.message[at + 2:])
+    return "Diagnostic-Code: smtp; %s\n" % addr.message[at + 2:].replace("\\n", "\n ")
 
 
 def remote_mta(addr: AddressItem, with_info: bool = True) -> str:
@@ -172,7 +174,7 @@ def remote_mta(addr: AddressItem, with_info: bool = True) -> str:
                              ("X-Remote-MTA-helo-response: X-str; ", addr.helo_response),
                              ("X-Exim-Diagnostic: X-str; ", addr.message)):
             if value:
-                out += put_wrapped(field, value)
+                out += field + value + "\n"
     return out + diagnostic_code(addr)
 
 
@@ -224,16 +226,24 @@ def address_error(addr: AddressItem, t: str) -> str:
         return ""
     out = ["\n    ", t]
     count = len(t)
-    i = 0
-    while i < len(s):
+    i, n = 0, len(s)
+    while i < n:
         if s[i] == "\\" and s[i + 1:i + 2] == "n":
             out.append("\n    ")
             i += 2
             count = 0
-        else:
-            out.append(s[i])
-            count += 1
-            i += 1
+            continue
+        ch = s[i]
+        out.append(ch)
+        count += 1
+        i += 1
+        if ch == ":" and s[i:i + 1].isspace() and count > 45:
+            out.append("\n   ")            # the space after the colon follows
+            count = 0
+        elif count > 254:
+            out.append("[truncated]")
+            while i < n and not (s[i] == "\\" and s[i + 1:i + 2] == "n"):
+                i += 1
     return "".join(out)
 
 
@@ -319,7 +329,8 @@ def success_dsn(config, message, delivered: list[AddressItem], now: float,
     """The "Delivery Status Notification" for addresses delivered with
     NOTIFY=SUCCESS where the DSN chain ends here (local delivery, a next hop
     without DSN, or a router with dsn_lasthop); None when none is due."""
-    due = [a for a in delivered if a.dsn_flags & RF_NOTIFY_SUCCESS
+    due = [a for a in exim_order(delivered, message, success=True)
+           if a.dsn_flags & RF_NOTIFY_SUCCESS
            and (a.dsn_aware is not True or a.dsn_flags & RF_DSNLASTHOP)]
     if not due or not message.sender:
         return None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pexim.delivery import dsn
 from pexim.delivery.address import AddressItem
-from pexim.delivery.bounce import RF_DSNFLAGS, _ordered_any
+from pexim.delivery.bounce import RF_DSNFLAGS
 from pexim.delivery.errors import RETRY_BASE
 from pexim.delivery.inject import GeneratedMessage
 from pexim.expand import ExpansionError, ForcedFail, expand_string
@@ -69,7 +69,7 @@ def warning_message(config, message, deferred: list[AddressItem], now: float,
     """
     if not deferred or not message.sender:
         return None
-    addrs = _ordered_any(deferred, message)
+    addrs = dsn.exim_order(deferred, message)
     if not any(a.basic_errno > RETRY_BASE for a in addrs):
         return None                     # nobody was tried: no reason to give yet
     first = addrs[0].dsn_flags
