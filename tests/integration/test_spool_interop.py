@@ -122,9 +122,6 @@ def test_exim_bpc_and_bpr_count_pexim_queue(spools):
         sorted((e[1], e[3], tuple(e[4])) for e in theirs)
 
 
-@pytest.mark.xfail(strict=True, reason="pexim -bm run as root leaves spool/input and the "
-                   "-D/-H files owned by root, mode 0750/0640 (exim makes them exim_user's): "
-                   "real exim -bp, which reads the queue as exim_user, lists nothing")
 def test_exim_bp_reads_pexim_bm_submission():
     pw = pwd.getpwnam("Debian-exim")
     site = Site(name="spbm", owner=(pw.pw_uid, pw.pw_gid))

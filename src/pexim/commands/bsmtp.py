@@ -16,6 +16,7 @@ from pexim.commands.submit import Caller, _caller, _qualify, is_trusted, spool_l
 from pexim.expand import ExpandContext
 from pexim.log import Logger
 from pexim.message.address import parse_extract_address
+from pexim.privileges import exim_ids
 from pexim.smtp.receive import Receiver, ensure_log_dirs
 
 
@@ -35,8 +36,8 @@ def run(config, inv, stdin=None, stdout=None, stderr=None) -> int:
     ctx = ExpandContext(config=config)
     qualify_domain, qualify_recipient = _qualify(config, ctx)
     logger = Logger.from_config(config)
-    ensure_log_dirs(logger)
-    receiver = Receiver(config, logger)
+    ensure_log_dirs(logger, exim_ids(config))
+    receiver = Receiver(config, logger, exim_ids(config))
     caller = Caller(login, uid, gid, gecos, trusted)
     state = {"line": 0, "txn": 0, "accepted": 0}
     sender: str | None = None

@@ -19,6 +19,7 @@ from pexim.expand import ExpandContext, Tainted
 from pexim.log import Flags, Logger
 from pexim.message.envelope import Recipient
 from pexim.message.headers import Submission, apply_local_fixups
+from pexim.privileges import exim_ids
 from pexim.smtp.receive import Incoming, Receiver, ensure_log_dirs, split_message
 from pexim.smtp.stream import serve_stream
 
@@ -81,8 +82,8 @@ def run_bs(config, inv, stdin=None, stdout=None) -> int:
     out = getattr(stdout or sys.stdout, "buffer", stdout or sys.stdout)
     login, uid, gid, _ = _caller()
     logger = Logger.from_config(config)
-    ensure_log_dirs(logger)
-    receiver = Receiver(config, logger)
+    ensure_log_dirs(logger, exim_ids(config))
+    receiver = Receiver(config, logger, exim_ids(config))
     accepted: list[str] = []
     receiver.after_accept = accepted.append
     session = LiveSession(config, receiver, _log_write(logger), None,
@@ -172,8 +173,8 @@ def run_bm(config, inv, stdin=None, stderr=None) -> int:
                   else "exim: no recipients found in headers\n")
         return 1
     logger = Logger.from_config(config)
-    ensure_log_dirs(logger)
-    receiver = Receiver(config, logger)
+    ensure_log_dirs(logger, exim_ids(config))
+    receiver = Receiver(config, logger, exim_ids(config))
     caller = Caller(login, uid, gid, gecos, trusted)
     msgid, error = spool_local(config, inv, ctx, caller, sender, forced, set_untrusted,
                                recipients, lines, "local", logger, receiver)
