@@ -3,8 +3,8 @@
 Exim hands these to a child ``exim -t -oem -oi -f <> -E<parent id>`` running
 as the Exim user; the child receives it like any local submission by a
 trusted caller: protocol "local", a Received: header naming the Exim user,
-Message-Id:/Date: fix-ups, ``-localerror`` in the -H file and the arrival
-line ``<= <> R=<parent id> U=<exim user> P=local S=<size>``.  ``inject`` does
+Message-Id:/Date: fix-ups, ``-localerror`` (and bounce_sender_authentication
+as ``-auth_sender``) in the -H file and the arrival line ``<= <> R=<parent id> U=<exim user> P=local S=<size>``.  ``inject`` does
 the same through the one receiving path (smtp/receive.py) in this process.
 It only spools: the caller delivers the new message (its id is returned)
 unless queue_only says otherwise.
@@ -16,7 +16,7 @@ import os
 import pwd
 from dataclasses import dataclass
 
-from pexim.expand import ExpandContext
+from pexim.expand import ExpandContext, Tainted
 from pexim.expand.variables import primary_hostname
 from pexim.message.envelope import HTYPE_BCC, HTYPE_OLD, Recipient
 from pexim.message.headers import Submission, apply_local_fixups
@@ -90,8 +90,11 @@ def inject(config, gen: GeneratedMessage, logger, *, parent_id: str | None,
     lines = gen.data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
+    # bounce_sender_authentication goes to the child as -oMas (a tainted value).
+    auth = config.main.get("bounce_sender_authentication") if not gen.sender else None
     inc = Incoming(sender=gen.sender, recipients=[Recipient(r) for r in gen.recipients],
                    lines=lines, protocol="local", ident=login, originator=(login, uid, gid),
+                   auth=(None, Tainted(str(auth))) if auth else None,
                    allow_unqualified=True, extra={"fixups": fixups})
     log = _WithReference(logger, gen.sender, parent_id) if parent_id else logger
     receiver = _ChildReceiver(config, log, owner=owner)
