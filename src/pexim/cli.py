@@ -126,6 +126,8 @@ def _set_mode(inv: Invocation, mode: str, spec: str | None) -> None:
         inv.mode = mode
     elif mode == "-q" and inv.mode in ("-bd", "-bdf"):
         return      # -bd -q30m: a daemon that also starts queue runners
+    elif mode == "-q" and (inv.mode.startswith("-bp") or inv.mode.startswith("-M")):
+        return      # -bp -qGname: list (or act on) a named queue
     elif inv.mode == "-q" and mode in ("-bd", "-bdf"):
         inv.mode = mode
     elif mode.startswith("-b") and inv.mode.startswith("-b"):

@@ -49,6 +49,7 @@ def _load() -> None:
     from . import (  # noqa: F401 - registration side effects
         cdb,
         dbm,
+        dnsdb,
         dsearch,
         json,
         lmdb,
