@@ -94,7 +94,7 @@ def test_embedded_configuration_is_valid_exim(tmp_path):
 
 
 def test_unimplemented_mode_says_so():
-    result = pexim("-bt", "someone@example.com")
+    result = pexim("-bmalware", "/dev/null")
     assert result.returncode == 1
     assert "not implemented yet" in result.stderr
 
