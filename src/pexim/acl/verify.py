@@ -1,9 +1,9 @@
 """The `verify` ACL condition (acl_verify()).
 
-What needs no DNS or routing works: helo (address literals), header_syntax,
-and sender/recipient verification when the configuration has no routers (every
-address is then unrouteable, as in Exim). The rest fails clearly with ERROR
-until the DNS and router layers exist.
+helo (address literals), header_syntax, and sender/recipient verification,
+which runs the routers in verify mode (pexim.delivery.route.verify) and
+answers with Exim's texts.  Callouts are a separate step after routing
+(`_callout`), not implemented yet: asking for one fails clearly with ERROR.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ _EXPECTED = ('expected "sender[=address]", "recipient", "helo", "header_syntax",
 
 
 def run(engine, c, arg, res):
-    what, _, _options = arg.partition("/")
+    what, _, options = arg.partition("/")
     what = what.strip()
     low = what.lower()
     if low == "helo":
@@ -27,7 +27,7 @@ def run(engine, c, arg, res):
         if engine.where not in (W.RCPT, W.VRFY):
             res.log = "cannot verify recipient in ACL for %s" % W.NAMES[engine.where]
             return W.ERROR
-        return _route(engine, res, _recipient(engine), is_sender=False)
+        return _route(engine, res, _recipient(engine), False, options)
     if low == "sender" or low.startswith("sender="):
         if engine.where in (W.CONNECT, W.HELO, W.AUTH, W.ETRN, W.EXPN, W.STARTTLS, W.QUIT):
             res.log = "cannot verify sender in ACL for %s" % W.NAMES[engine.where]
@@ -36,7 +36,7 @@ def run(engine, c, arg, res):
             str(engine.ctx.values.get("sender_address") or "")
         if not sender:
             return W.OK
-        return _route(engine, res, sender, is_sender=True)
+        return _route(engine, res, sender, True, options)
     if low in ("not_blind", "header_sender", "header_names_ascii", "reverse_host_lookup",
                "certificate", "csa", "arc"):
         res.log = "pexim does not implement verify = %s yet" % low
@@ -71,21 +71,44 @@ def _header_syntax(engine, res):
     return W.OK
 
 
-def _route(engine, res, address: str, is_sender: bool):
-    """Verification by routing; only the no-router configuration is known."""
-    config = engine.config
-    if config is not None and getattr(config, "routers", None):
-        res.log = "pexim cannot verify addresses by routing yet"
-        return W.ERROR
-    trace = engine.hd
-    if trace:
-        trace.line(">" * 35)
-        trace.line("routing %s" % address)
-        trace.line("no more routers")
-        trace.line("----------- end verify ------------")
-    if is_sender:
-        engine.host.sender_verify_failed(address, "Unrouteable address")
-        res.user = res.log = "Sender verify failed"
-    else:
-        res.user = res.log = "Unrouteable address"
-    return W.FAIL
+def _route(engine, res, address: str, is_sender: bool, options: str):
+    """Verification by routing: Exim's reply and log texts for each outcome."""
+    from pexim.delivery.address import DEFER, FAIL
+    from pexim.delivery.route import RoutingContext, verify
+
+    opts = [o.strip().lower() for o in options.split("/") if o.strip()]
+    if any(o.startswith("callout") for o in opts):
+        return _callout(engine, res, address, opts)
+    ctx = engine.ctx
+    sender = str(ctx.values.get("sender_address") or "")
+    rctx = RoutingContext(engine.config, None,
+                          mode="verify_sender" if is_sender else "verify_recipient",
+                          sender=sender, base_ctx=ctx)
+    rc, addr = verify(rctx, address)
+    if engine.hd:
+        engine.hd.line("----------- end verify ------------")
+    if rc == FAIL:
+        message = addr.message or "Unrouteable address"
+        if is_sender:
+            engine.host.sender_verify_failed(address, message)
+            res.user = res.log = "Sender verify failed"
+        else:
+            res.user = addr.user_message or message
+            res.log = message
+        return W.FAIL
+    if rc == DEFER:
+        if is_sender:
+            res.user = res.log = "Could not complete sender verify"
+        else:
+            res.user = addr.user_message
+            res.log = addr.message or "Could not complete recipient verify"
+            engine.host.state.temp_details = True      # acl_temp_details
+        return W.DEFER
+    ctx.values["address_data"] = addr.address_data or ""
+    return W.OK
+
+
+def _callout(engine, res, address: str, opts: list[str]):
+    """The hook for callout verification (smtp client side), not implemented yet."""
+    res.log = "pexim does not implement verify callouts yet"
+    return W.ERROR

@@ -111,6 +111,9 @@ class RoutingContext:
                 ctx.acl_c, ctx.acl_m = base.acl_c, base.acl_m
                 ctx.message = base.message
                 ctx.acl_eval = base.acl_eval
+                for key in ("hdebug", "list_trace", "resolver"):
+                    if key in base.extra:
+                        ctx.extra[key] = base.extra[key]
         if self.resolver is not None:
             ctx.extra["resolver"] = self.resolver
         v = ctx.values
@@ -123,6 +126,12 @@ class RoutingContext:
             if addr.errors_address is not None:
                 v["return_path"] = addr.errors_address
         return ctx
+
+    def trace(self, text: str) -> None:
+        """The `>>> ` lines exim writes while host checking (-bh)."""
+        hd = self.base_ctx.extra.get("hdebug") if self.base_ctx is not None else None
+        if hd is not None:
+            hd.line(text)
 
     def log_main(self, text: str) -> None:
         self._log(text, panic=False)
@@ -220,6 +229,8 @@ def route_address(rctx: RoutingContext, addr: AddressItem, out: RouterOutput) ->
     from pexim.config.drivers import driver_module
 
     split_address(addr)
+    rctx.trace(">" * 35)
+    rctx.trace(f"routing {addr.address}")
     start = addr.extra.pop("start_router", None)
     i = rctx.router_index(start) if start is not None else 0
     last = None
@@ -256,13 +267,17 @@ def route_address(rctx: RoutingContext, addr: AddressItem, out: RouterOutput) ->
                                     f'{e.message}')
                     return DEFER
             driver = driver_module("router", r.driver)
+            rctx.trace(f"calling {r.name} router")
             rc = driver.route(rctx, r, addr, out)
         except RouterDefer as e:
             addr.message = e.message
             if e.errno:
                 addr.basic_errno = e.errno
+            rctx.trace(f"{r.name} router: defer for {addr.address}")
+            rctx.trace(f"  message: {addr.message}")
             return DEFER
         if rc == FAIL:
+            rctx.trace(f"{r.name} router forced address failure")
             return FAIL
         if rc in (OK, PASS) and ((rctx.verify == "sender" and r.get("fail_verify_sender")) or
                                  (rctx.verify == "recipient" and
@@ -270,6 +285,9 @@ def route_address(rctx: RoutingContext, addr: AddressItem, out: RouterOutput) ->
             addr.message = f"{r.name} router forced verify failure"
             _unqueue(addr, out)
             return FAIL
+        if rc in (PASS, DECLINE):
+            rctx.trace(f"{r.name} router {'passed' if rc == PASS else 'declined'} for "
+                       f"{addr.address}")
         if rc == PASS:
             target = r.get("pass_router")
             i = rctx.router_index(target) if target else nexti
@@ -286,6 +304,7 @@ def route_address(rctx: RoutingContext, addr: AddressItem, out: RouterOutput) ->
             continue
         break
     if rc is None or rc in (DECLINE, PASS):
+        rctx.trace("no more routers")
         return _unrouteable(rctx, addr, last)
     if rc in (DEFER, DISCARD):
         return rc
@@ -298,7 +317,30 @@ def route_address(rctx: RoutingContext, addr: AddressItem, out: RouterOutput) ->
         addr.message = e.message
         _unqueue(addr, out)
         return DEFER
+    rctx.trace(f"routed by {r.name} router")
     return OK
+
+
+def verify(rctx: RoutingContext, address: str) -> tuple[str, AddressItem]:
+    """verify_address() without full information: route the address, and follow
+    a redirection to exactly one address (not to several, nor a pipe or file).
+    Returns (OK/FAIL/DEFER, the address whose routing decided)."""
+    addr = AddressItem(address)
+    todo = [addr]
+    while todo:
+        addr = todo.pop(0)
+        if addr.special is not None:
+            return OK, addr
+        out = RouterOutput()
+        rc = route_address(rctx, addr, out)
+        todo[:0] = out.new
+        if rc == REROUTED:
+            continue
+        if rc in (FAIL, DEFER):
+            return rc, addr
+        if not todo or len(todo) > 1 or todo[0].special is not None:
+            return OK, addr
+    return OK, addr
 
 
 def _reset_router_data(addr: AddressItem) -> None:

@@ -89,7 +89,7 @@ def route(rctx, r, addr, out) -> str:
     if parsed.code == fl.BLACKHOLE:
         return DISCARD
     if parsed.code == fl.DEFER:
-        addr.message = parsed.error
+        addr.user_message = parsed.error
         raise RouterDefer(parsed.error)
     if parsed.code == fl.FAIL:
         addr.message = addr.user_message = parsed.error
