@@ -49,6 +49,8 @@ def _addresses(case: bc.Case) -> list[AddressItem]:
         spec = dict(spec)
         parent = spec.pop("parent", None)
         host = spec.pop("host_used", None)
+        if "return_output" in spec:
+            spec["return_output"] = spec["return_output"].encode("latin-1")
         if host is not None:
             spec["host_used"] = Host(**host)
         if parent is not None:

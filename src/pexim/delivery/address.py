@@ -87,6 +87,8 @@ class AddressItem:
     helo_response: str | None = None        # (DSN information in bounces)
     dsn_aware: bool | None = None           # next hop advertised DSN (None: not SMTP)
     hide_child: bool = False                # af_hide_child (hide_child_in_errmsg)
+    return_output: bytes | None = None      # pipe output for the bounce (return_output,
+                                            # return_fail_output); Exim's return_file
     retry_keys: list[str] = field(default_factory=list)
     frozen: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

@@ -119,16 +119,30 @@ def _one(config, message, addrs: list[AddressItem], recipient: str, now: float,
                      "of its recipients. The following\naddress(es) failed:\n"
                      % message.sender)
     body += "\n"
+    with_output = []
     for a in addrs:
         info, visible = dsn.address_information(a, "  ", "\n    ", "")
         body += info
         if visible:
             body += dsn.address_error(a, "")
         body += "\n"
+        if a.return_output is not None:
+            with_output.append(a)
     body += "\n"
-    tmpl.next("generated text")
+    text = tmpl.next("generated text")
+    if with_output:
+        body += text if text is not None else (
+            "The following text was generated during the delivery attempt%s:\n"
+            % ("s" if len(with_output) > 1 else ""))
+        for a in with_output:
+            info, _ = dsn.address_information(a, "------ ", "\n       ", " ------\n")
+            body += "\n" + info + "\n" + a.return_output.decode("latin-1")
+        body += "\n"
     body += dsn.status_intro(message, bound)
-    for a in reversed(addrs):
+    # Exim's handled_addr chain: addresses with output, then the others, each
+    # list reversed.
+    plain = [a for a in addrs if a.return_output is None]
+    for a in list(reversed(with_output)) + list(reversed(plain)):
         body += dsn.addr_action(a, "failed", "5.0.0")
         if a.host_used is not None and a.host_used.name:
             body += dsn.remote_mta(a)

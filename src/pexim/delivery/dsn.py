@@ -217,8 +217,9 @@ def address_information(addr: AddressItem, si: str, sc: str, se: str) -> tuple[s
 
 
 def address_error(addr: AddressItem, t: str) -> str:
-    """print_address_error(): the error text the sender may see, on lines of
-    about 60 characters, "\\n" in it starting a new line."""
+    """print_address_error(): the error text the sender may see; "\\n" in it, and
+    a colon followed by white space more than 45 characters into a line, start
+    a new line."""
     s = addr.message if addr.pass_message else None
     if not s:
         s = addr.user_message
@@ -240,10 +241,6 @@ def address_error(addr: AddressItem, t: str) -> str:
         if ch == ":" and s[i:i + 1].isspace() and count > 45:
             out.append("\n   ")            # the space after the colon follows
             count = 0
-        elif count > 254:
-            out.append("[truncated]")
-            while i < n and not (s[i] == "\\" and s[i + 1:i + 2] == "n"):
-                i += 1
     return "".join(out)
 
 
