@@ -78,6 +78,9 @@ def load_case(path: Path) -> dict:
             case["hosts"] = value.split()
         elif key == "server":
             case["server"] = value
+        elif key == "lmtp":
+            case["lmtp"] = True
+            case["transport"].append("  protocol = lmtp")
         elif key == "then":
             case["steps"].append(value)
     return case
@@ -196,7 +199,7 @@ def _split(lines: list[str]):
 
 
 def serve(case: dict) -> ScriptedServer:
-    server = ScriptedServer(case["script"], address=case["server"])
+    server = ScriptedServer(case["script"], address=case["server"], lmtp=case.get("lmtp", False))
     return server
 
 

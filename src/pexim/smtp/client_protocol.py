@@ -438,7 +438,7 @@ class SmtpClient:
             self.transcript.append((">", f"BDAT {len(body)} LAST"))
             self._out += b"BDAT %d LAST\r\n" % len(body) + body
             self.timeout = "final"
-            tx.final_reply = yield from self._reply(pl + "end of data")
+            yield from self._final_replies(tx, pl + "end of data")
             self.timeout = "command"
         else:
             if not data_sent:
@@ -450,13 +450,17 @@ class SmtpClient:
             self.transcript.append((">", "<message>"))
             self._out += tx.message(False)
             self.timeout = "final"
-            if o.lmtp:
-                for r in tx.accepted:
-                    r.data_reply = yield from self._reply("end of data")
-                tx.final_reply = tx.accepted[0].data_reply
-            else:
-                tx.final_reply = yield from self._reply("end of data")
+            yield from self._final_replies(tx, "end of data")
             self.timeout = "command"
+
+    def _final_replies(self, tx: Transaction, step: str) -> Generator[object, Reply, None]:
+        """SMTP: one reply; LMTP: one per accepted recipient."""
+        if self.options.lmtp:
+            for r in tx.accepted:
+                r.data_reply = yield from self._reply(step)
+            tx.final_reply = tx.accepted[0].data_reply
+        else:
+            tx.final_reply = yield from self._reply(step)
 
     def _reset(self) -> Generator[object, Reply, None]:
         """Before reusing a connection whose last transaction was refused."""

@@ -325,7 +325,7 @@ def _client_options(run: _Run, host: Host) -> cp.ClientOptions:
         helo=helo, lmtp=run.lmtp,
         esmtp=not _host_matches(run, "hosts_avoid_esmtp", host),
         pipelining=not _host_matches(run, "hosts_avoid_pipelining", host),
-        chunking=_host_matches(run, "hosts_try_chunking", host),
+        chunking=not run.lmtp and _host_matches(run, "hosts_try_chunking", host),
         prdr=_host_matches(run, "hosts_try_prdr", host),
         ignore_quota=bool(run.tp.get("lmtp_ignore_quota")),
         size_addition=int(run.tp.get("size_addition") or 0))
@@ -526,11 +526,14 @@ def _results(run: _Run, host: Host, hkey: str, mkey: str, batch, tx: cp.Transact
     for a in accepted:
         reply = rcpt_of[id(a)].data_reply if lmtp else tx.final_reply
         if lmtp and reply is not None and reply.kind != "2":
-            text = cp.error_text("end of data", reply, "LMTP error")
+            # Exim's words (it names DATA here), errno 0 and an address retry key.
+            text = cp.error_text("DATA", reply, "LMTP error")
             if reply.kind == "5":
                 _set(a, FAIL, text, 0, mx, host)
             else:
-                _set(a, DEFER, text, errors.DATA4XX, _code_more(reply, mx), host)
+                more = _code_more(reply, mx)
+                _set(a, DEFER, text, 0, more, host)
+                _retry(run, a, f"R:{a.unique}", 0, more, f"{_host_text(host)}: {text}")
             continue
         _set(a, OK, None, 0, 0, host)
         a.extra["confirmation"] = printing(reply.text) if reply is not None else None
