@@ -28,6 +28,7 @@ from pexim.delivery.address import AddressItem  # noqa: E402
 from pexim.delivery.context import TransportContext  # noqa: E402
 from pexim.delivery.message import DeliveryMessage  # noqa: E402
 from pexim.delivery.route import split_address  # noqa: E402
+from pexim.log_lines import Delivery, deferred, failed  # noqa: E402
 from pexim.spool.paths import SpoolPaths  # noqa: E402
 from pexim.spool.reader import read_header  # noqa: E402
 
@@ -144,3 +145,91 @@ def normalise(data: bytes) -> bytes:
     """Times that differ between two deliveries of the same message."""
     data = _FROM_LINE.sub(rb"From \1 <DATE>", data)
     return _DELIVERY_DATE.sub(b"Delivery-date: <DATE>", data)
+
+
+# Parts of names and bytes that legitimately differ between two deliveries.
+_SUBS = [
+    (re.compile(rb"\b\d{9,10}\.M\d+P\d+\.test\.example"), b"<MAILDIR-NAME>"),
+    (re.compile(rb"(-[0-9A-Za-z]{6}-[0-9A-Za-z]{2})-[0-9A-Za-z]{6}\.(env|msg)"), rb"\1-<PID>.\2"),
+    (re.compile(rb"\d\d-\w{3}-\d{4} \d\d:\d\d:\d\d [-+]\d{4},"), b"<MBX-DATE>,"),
+    (re.compile(rb"\*mbx\*\r\n[0-9a-f]{8}"), b"*mbx*\r\n<UIDVALIDITY>"),
+]
+
+
+def _norm(data: bytes) -> bytes:
+    data = normalise(data)
+    for rx, rep in _SUBS:
+        data = rx.sub(rep, data)
+    return data
+
+
+def _tree(root: Path) -> dict[str, tuple[str, bytes]]:
+    """Every file and directory below ``root``: normalised name -> (mode, content)."""
+    out = {}
+    for dirpath, dirs, files in os.walk(root):
+        for name in dirs + files:
+            p = Path(dirpath) / name
+            rel = _norm(str(p.relative_to(root)).encode()).decode()
+            st = p.lstat()
+            content = b"" if p.is_dir() else _norm(p.read_bytes())
+            out[rel] = (oct(st.st_mode), content)
+    return out
+
+
+def _exim_outcome(log: str) -> str | None:
+    """Exim's "==" or "**" log line for the first recipient, from there on."""
+    m = re.search(r" ((?:==|\*\*) .*)", log)
+    return m.group(1) if m else None
+
+
+def _our_outcome(a) -> str:
+    """The same line as the orchestrator writes it for our result."""
+    d = Delivery(a.address, router="r", transport="t", errno=a.basic_errno, message=a.message)
+    line = (deferred if a.status == "defer" else failed)(d, set())
+    if a.status == "defer" and not a.basic_errno:
+        # Exim writes "defer (0)" too; log_lines.deferred leaves it out.
+        line = line.replace(" T=t: ", " T=t defer (0): ", 1)
+    return line
+
+
+# Bounces go nowhere (their sender is empty), so they do not run the transport.
+ROUTER = "  condition = ${if !eq{$sender_address}{}}\n"
+
+
+def compare_with_exim(conf: Path, msg: bytes, deliver) -> list:
+    """Deliver ``msg`` with the transport in ``conf`` through real exim and
+    through ``deliver``; the files left in {out} and the outcome must match.
+    Returns our addresses for further checks."""
+    text = conf.read_text()
+    batch = "# test-batch: yes" in text
+    transport = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+    site = LocalSite(transport + "\n", router=ROUTER, name=conf.stem)
+    try:
+        mid = site.submit(msg, rcpts=("user@test.example", "other@test.example")
+                          if batch else ("user@test.example",))
+        log = site.exim_deliver(mid)
+        theirs = _tree(site.out)
+        expected = _exim_outcome(log)
+        shutil.rmtree(site.out)
+        site.out.mkdir()
+        os.chmod(site.out, 0o777)
+
+        message = site.message(mid)
+        addrs = site.addrs(message)
+        deliver(site.transport(), message, addrs, site.tctx())
+        a = addrs[0]
+        if expected is not None:
+            assert a.status in ("defer", "fail"), (a.status, expected)
+            ours_line = _our_outcome(a)
+            assert ours_line == expected, f"\n ours: {ours_line}\n exim: {expected}"
+        else:
+            assert "=> " in log, log
+            assert a.status == "ok", (a.message, log)
+        ours = _tree(site.out)
+        assert sorted(ours) == sorted(theirs)
+        for name in theirs:
+            assert ours[name][1] == theirs[name][1], name
+            assert ours[name][0] == theirs[name][0], name
+        return addrs
+    finally:
+        site.cleanup()
