@@ -21,3 +21,10 @@ MSG = (b"Subject: pipe test\nFrom: someone@else.example\n\n"
 @pytest.mark.parametrize("case", CASES)
 def test_pipe_delivers_as_exim(case):
     compare_with_exim(DATA / f"{case}.conf", MSG, pipe.deliver)
+
+
+@needs_exim_root
+def test_returned_output_is_kept_for_the_bounce():
+    addrs = compare_with_exim(DATA / "return_output.conf", MSG, pipe.deliver)
+    assert addrs[0].return_output == b"some output\n"
+    assert addrs[0].user_message == "local delivery failed"

@@ -386,6 +386,10 @@ class _Pipe:
                 status = FAIL
                 if not message:
                     message = "return message generated"
+                for a in self.addrs:
+                    # For the bounce; also in extra, which survives the
+                    # orchestrator's change-uid child.
+                    a.return_output = a.extra["return_output"] = output
         if status == OK and message is None:
             set_outcome(self.addrs, OK)
             return
@@ -393,8 +397,8 @@ class _Pipe:
                       user_message=None if status == OK else "local delivery failed")
 
     def _handle_output(self, status, output: bytes) -> None:
-        """Keep the command's output for the orchestrator: returned to the
-        sender (return_output) and/or logged (log_output)."""
+        """Keep the command's output for the orchestrator (extra["pipe_output"])
+        and the log line log_output asks for (extra["log_lines"])."""
         o = self.o
         for a in self.addrs:
             a.extra["pipe_output"] = output
