@@ -25,9 +25,11 @@ from pexim.delivery.dsn import success_dsn
 from pexim.delivery.inject import GeneratedMessage, inject
 from pexim.delivery.message import DeliveryMessage
 from pexim.delivery.warning import warning_message
+from pexim.log import Logger
 from pexim.spool.reader import parse_header_file
 
 CASES = bc.cases()
+_STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", re.M)
 
 
 def _config(case: bc.Case, directory):
@@ -63,13 +65,13 @@ def _addresses(case: bc.Case) -> list[AddressItem]:
     return out
 
 
-def _generate(case, config, msg, addrs, now) -> list[GeneratedMessage]:
+def _generate(case, config, msg, addrs, now, logger=None) -> list[GeneratedMessage]:
     if case.kind == "failed":
-        gens = bounce_message(config, msg, addrs, now)
+        gens = bounce_message(config, msg, addrs, now, logger)
     elif case.kind == "deferred":
-        gens = warning_message(config, msg, addrs, now)
+        gens = warning_message(config, msg, addrs, now, logger)
     else:
-        gens = success_dsn(config, msg, addrs, now)
+        gens = success_dsn(config, msg, addrs, now, logger)
     if gens is None:
         return []
     return gens if isinstance(gens, list) else [gens]
@@ -101,7 +103,10 @@ def generated(request, tmp_path):
     config = _config(case, tmp_path)
     msg = _message(config, got)
     addrs = _addresses(case)
-    return case, got, config, msg, addrs, _generate(case, config, msg, addrs, _now(got))
+    (tmp_path / "log").mkdir()
+    logger = Logger.from_config(config)
+    return case, got, config, msg, addrs, _generate(case, config, msg, addrs, _now(got),
+                                                     logger)
 
 
 @pytest.mark.parametrize("generated", CASES, ids=[p.stem for p in CASES], indirect=True)
@@ -116,6 +121,29 @@ def test_generated_text_matches_exim(generated):
         assert sorted(gen.recipients) == sorted(_recipients(h))
 
 
+_DELIVERY_LINE = re.compile(r"^\S+ (<=|\*\*|==|=>|->|Completed|Frozen)|: error ignored")
+
+
+def _report_lines(log: str, orig_id: str) -> list[str]:
+    """What a run logged about composing the reports (template and expansion
+    trouble), without the arrival and delivery lines."""
+    out = []
+    for line in _STAMP.sub("", log).splitlines():
+        if not _DELIVERY_LINE.search(line):
+            out.append(line.replace(orig_id, "ORIG"))
+    return out
+
+
+@pytest.mark.parametrize("generated", CASES, ids=[p.stem for p in CASES], indirect=True)
+def test_report_log_lines_match_exim(generated, tmp_path):
+    case, got, _config, _msg, _addrs, _gens = generated
+    mainlog = tmp_path / "log" / "mainlog"
+    ours = mainlog.read_text() if mainlog.exists() else ""
+    theirs = "".join(ln for ln in got.mainlog.splitlines(True)
+                     if not _STAMP.match(ln) or got.orig_id in ln)
+    assert _report_lines(ours, got.orig_id) == _report_lines(theirs, got.orig_id)
+
+
 DEFERRED = [p for p in CASES if bc.load(p).kind == "deferred"]
 
 
@@ -126,7 +154,6 @@ def test_warning_count_as_exim_leaves_it(generated):
     assert msg.spool.warning_count == after.warning_count
 
 
-_STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", re.M)
 _DATE = re.compile(r"\w{3}, \d\d? \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}")
 
 
@@ -164,11 +191,9 @@ def _inject_cases():
 @pytest.mark.parametrize("generated", list(_inject_cases()), indirect=True)
 def test_inject_spools_as_exim(generated, tmp_path):
     case, got, config, _msg, _addrs, gens = generated
-    from pexim.log import Logger
-
     logger = Logger.from_config(config)
     owner = (_exim_user.pw_uid, _exim_user.pw_gid)
-    os.makedirs(tmp_path / "log", exist_ok=True)
+    (tmp_path / "log" / "mainlog").unlink(missing_ok=True)
     for gen, (their_id, h, d) in zip(gens, got.generated, strict=True):
         gen = GeneratedMessage(gen.sender, gen.recipients, _with_boundary(gen.data, d))
         new_id = inject(config, gen, logger, parent_id=got.orig_id, owner=owner)

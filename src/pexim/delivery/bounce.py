@@ -83,9 +83,9 @@ def _one(config, message, addrs: list[AddressItem], recipient: str, now: float,
         name = a.parent.address if a.special is not None and a.parent is not None \
             else a.address
         if n % 50 == 0:
-            head += ("\n" if n else "") + "X-Failed-Recipients: " + dsn._printing(name)
+            head += ("\n" if n else "") + "X-Failed-Recipients: " + dsn.printing(name)
         else:
-            head += ",\n  " + dsn._printing(name)
+            head += ",\n  " + dsn.printing(name)
     if shown:
         head += "\n"
     head += dsn.reply_to(ctx)
