@@ -191,6 +191,14 @@ def pexim_outcome(a) -> dict:
             "msg": a.message}
 
 
+_DATE = re.compile(rb"\w{3}, \d\d? \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}")
+
+
+def _norm_data(data: bytes, mid: str) -> bytes:
+    """The message as the server got it, without the message id and dates."""
+    return _DATE.sub(b"DATE", data.replace(mid.encode(), b"MSGID"))
+
+
 def _split(lines: list[str]):
     deliveries = sorted((outcome(x) for x in lines if x[:2] in ("=>", "->", "**", "==")),
                         key=lambda o: o["addr"])
@@ -224,6 +232,11 @@ def test_smtp_transport_matches_exim(path):
         p_cmds = sorted(s.commands for s in server.sessions[exim_sessions:])
         assert p_cmds == e_cmds
         assert _norm_dump(pdump, pmid) == _norm_dump(edump, emid)
+        e_data = sorted(_norm_data(m, emid) for s in server.sessions[:exim_sessions]
+                        for m in s.messages)
+        p_data = sorted(_norm_data(m, pmid) for s in server.sessions[exim_sessions:]
+                        for m in s.messages)
+        assert p_data == e_data
     finally:
         server.close()
         for d in dirs:

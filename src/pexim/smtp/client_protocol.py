@@ -116,7 +116,7 @@ class ClientOptions:
     chunking: bool = False             # hosts_try_chunking matched
     prdr: bool = False                 # hosts_try_prdr matched
     ignore_quota: bool = False         # lmtp_ignore_quota
-    size_addition: int = 1024          # -1: never send SIZE=
+    size_addition: int | None = 1024   # None: never send SIZE= (lmtp transport)
     # Hooks for later: called with the client at their step; None skips the step.
     starttls: Callable[[SmtpClient], bool] | None = None
     auth: Callable[[SmtpClient], bool] | None = None
@@ -279,7 +279,7 @@ class SmtpClient:
 
     _started = False
     _need_rset = False
-    _drop = False           # the connection is in an unknown state: close, no QUIT
+    _drop = False           # DATA was accepted with nothing to send: QUIT, close
 
     def _fail(self, kind: str, text: str = "") -> None:
         """The read could not complete: record where, and close."""
@@ -325,6 +325,8 @@ class SmtpClient:
                 return
             yield from self._transaction(tx)
             tx.done = True
+            if self._drop:
+                self._send("QUIT")          # what exim does, rather than send a message
             if self.state == CLOSED or self._drop:
                 self.state = CLOSED
                 return
@@ -358,7 +360,7 @@ class SmtpClient:
     def _mail_command(self, tx: Transaction) -> str:
         o = self.options
         cmd = f"MAIL FROM:<{tx.sender}>"
-        if self.offers("SIZE") and tx.size is not None and o.size_addition >= 0:
+        if self.offers("SIZE") and tx.size is not None and o.size_addition is not None:
             cmd += f" SIZE={tx.size + o.size_addition}"
         if self.offers("8BITMIME") and tx.body_8bit:
             cmd += " BODY=8BITMIME"
@@ -429,7 +431,7 @@ class SmtpClient:
             if data_sent:
                 tx.data_reply = yield from self._reply("pipelined DATA")
                 if tx.data_reply.kind == "3":
-                    self._drop = True       # as Exim: close rather than send a message
+                    self._drop = True
                     return
             self._need_rset = True
             return

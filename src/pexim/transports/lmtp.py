@@ -105,7 +105,7 @@ async def deliver_async(tp, message, addrs, tctx) -> None:
     from pexim.expand.variables import primary_hostname
 
     client = cp.SmtpClient(cp.ClientOptions(
-        helo=primary_hostname(ctx), lmtp=True, pipelining=False, size_addition=-1,
+        helo=primary_hostname(ctx), lmtp=True, pipelining=False, size_addition=None,
         ignore_quota=bool(tp.get("ignore_quota"))))
     conn = conn_mod.Connection(reader, writer, client, timeouts, proc)
     try:
