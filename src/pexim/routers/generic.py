@@ -190,7 +190,8 @@ def check_preconditions(rctx, r, addr: AddressItem) -> str:
         except ExpansionError as e:
             raise RouterDefer(f'failed to expand "{home}" for router_home_directory: '
                               f'{e.message}') from None
-    sender = rctx.sender or ""
+    # While a sender is verified, $sender_address is <> (as for a bounce to it).
+    sender = "" if verify == "sender" else (rctx.sender or "")
     ok, _ = _check_list(rctx, r, addr, "senders",
                         lambda ctx, lst: match_address(ctx, sender, lst))
     if not ok:
