@@ -20,7 +20,7 @@ import pytest
 from delivery import bounce_cases as bc
 from pexim.config.loader import load as load_config
 from pexim.delivery.address import AddressItem, Host
-from pexim.delivery.bounce import bounce_message, error_ignored_lines
+from pexim.delivery.bounce import bounce_message, error_ignored_lines, unreportable
 from pexim.delivery.dsn import success_dsn
 from pexim.delivery.inject import GeneratedMessage, inject
 from pexim.delivery.message import DeliveryMessage
@@ -207,6 +207,17 @@ def test_inject_spools_as_exim(generated, tmp_path):
         theirs_log = next(ln for ln in got.mainlog.splitlines() if f"{their_id} <=" in ln)
         assert _STAMP.sub("", ours_log).replace(new_id, "NEW") == \
             _STAMP.sub("", theirs_log).replace(their_id, "NEW")
+
+
+def test_a_bounce_keeps_the_failures_nobody_can_be_told_of(tmp_path):
+    case = bc.load(bc.DATA / "20-bounce-of-bounce.case")
+    got = bc.read_captured(case)
+    msg = _message(_config(case, tmp_path), got)
+    kept = unreportable(msg, _addresses(case))
+    after = parse_header_file(got.after_h, got.orig_id)
+    assert after.frozen_at is not None
+    assert [a.address for a in kept] == [r.address for r in after.recipients
+                                         if r.address not in after.nonrecipients]
 
 
 def test_ignored_failures_are_logged_as_exim_does(tmp_path):

@@ -52,12 +52,22 @@ def error_ignored_lines(failed: list[AddressItem], message=None) -> list[str]:
     return out
 
 
+def unreportable(message, failed: list[AddressItem]) -> list[AddressItem]:
+    """Failures of a bounce (sender <>) that have no errors address: nobody can
+    be told, so Exim keeps them and freezes the message ("Frozen (delivery
+    error message)"), after sending the reports that can be sent."""
+    if message.sender:
+        return []
+    return [a for a in dsn.exim_order(failed, message)
+            if _ignore_reason(a) is None and not a.errors_address]
+
+
 def bounce_message(config, message, failed: list[AddressItem], now: float,
                    logger=None) -> list[GeneratedMessage] | None:
     """The failure reports due for ``failed`` (one per errors address), or None.
 
     None when every failure is ignored, or when the message is itself a bounce
-    (sender <>) and the failures have no errors address: the caller freezes it.
+    (sender <>) and the failures have no errors address: see ``unreportable``.
     """
     todo = [a for a in dsn.exim_order(failed, message) if _ignore_reason(a) is None]
     out = []
