@@ -25,3 +25,9 @@ def check(inst, v) -> None:
         raise fail_for(inst, "a host list must be specified")
     if v["protocol"] is not None and v["protocol"] not in ("udp", "tcp"):
         raise fail_for(inst, "protocol not specified as udp or tcp")
+
+
+def route(rctx, r, addr, out) -> str:
+    """Not implemented yet: the address defers with a clear message, never misroutes."""
+    from pexim.routers.generic import RouterDefer
+    raise RouterDefer(f"{r.driver} router ({r.name}) is not implemented in pexim yet")

@@ -23,3 +23,9 @@ def check(inst, v) -> None:
         raise fail_for(inst, "a command specification is required")
     if not v.is_set("command_user"):
         raise fail_for(inst, "command_user must be specified")
+
+
+def route(rctx, r, addr, out) -> str:
+    """Not implemented yet: the address defers with a clear message, never misroutes."""
+    from pexim.routers.generic import RouterDefer
+    raise RouterDefer(f"{r.driver} router ({r.name}) is not implemented in pexim yet")
