@@ -22,6 +22,7 @@ from pexim.expand.variables import primary_hostname
 from pexim.log import Flags
 from pexim.log_lines import printing
 from pexim.message.envelope import HTYPE_ID, HTYPE_OLD, RF_DSNLASTHOP, RF_NOTIFY_SUCCESS
+from pexim.transports.write import write_message
 
 DEFAULT_DSN_FROM = "Mail Delivery System <Mailer-Daemon@$qualify_domain>"
 
@@ -242,17 +243,25 @@ def address_error(addr: AddressItem, t: str) -> str:
 
 # --- the returned message -----------------------------------------------------
 
+class _ReportCopy:
+    """The dummy transport Exim writes the original with (topt_add_return_path,
+    topt_no_body for headers only, the limit note as its headers_add)."""
+
+    def __init__(self, headers_only: bool, note: str | None):
+        self._options = {"return_path_add": True, "headers_only": headers_only,
+                         "headers_add": note}
+
+    def get(self, name: str):
+        return self._options.get(name)
+
+
 def returned_message(message, headers_only: bool, extra_header: str | None = None) -> bytes:
-    """transport_write_message() with topt_add_return_path (and topt_no_body):
-    Return-path:, the live headers, ``extra_header``, blank line, body."""
-    text = "Return-path: <%s>\n" % message.sender
-    text += "".join(message.header_texts())
-    if extra_header:
-        text += extra_header + "\n"
-    data = text.encode("latin-1", "replace") + b"\n"
-    if not headers_only:
-        data += message.body
-    return data
+    """The original as the report carries it: Return-path:, its headers,
+    ``extra_header``, the blank line and (unless ``headers_only``) the body."""
+    out: list[bytes] = []
+    write_message(_ReportCopy(headers_only, extra_header), message, [], None, out.append,
+                  return_path=message.sender)
+    return b"".join(out)
 
 
 # --- bounce_message_file / warn_message_file ----------------------------------
