@@ -133,6 +133,12 @@ class ScriptedServer:
         conn.sendall(out.encode())
         return True
 
+    def _final(self, conn, rcpts: int) -> bool:
+        """The reply to the end of the data: LMTP gives one per accepted recipient."""
+        if not self.lmtp:
+            return self._reply(conn, ".")
+        return all(self._reply(conn, ".", str(i + 1)) for i in range(rcpts))
+
     def _session(self, conn: socket.socket) -> None:
         sess = Session()
         self.sessions.append(sess)
@@ -162,7 +168,10 @@ class ScriptedServer:
                 if verb == "BDAT":
                     size = int(arg.split()[0])
                     sess.messages.append(f.read(size))
-                    if not self._reply(conn, "BDAT" if "LAST" not in arg.upper() else "."):
+                    if "LAST" not in arg.upper():
+                        if not self._reply(conn, "BDAT"):
+                            return
+                    elif not self._final(conn, rcpts):
                         return
                     continue
                 if not self._reply(conn, verb, arg):
@@ -176,11 +185,7 @@ class ScriptedServer:
                         data += ln
                     sess.messages.append(bytes(data))
                     sess.commands.append(".")
-                    if self.lmtp:
-                        for i in range(rcpts):
-                            if not self._reply(conn, ".", str(i + 1)):
-                                return
-                    elif not self._reply(conn, "."):
+                    if not self._final(conn, rcpts):
                         return
                 if verb == "QUIT":
                     return
@@ -193,9 +198,11 @@ class ScriptedServer:
                 pass
 
 
-def pexim_receive(conf: Path, sender: str, recipients: list[str], message: bytes,
+def pexim_receive(conf: Path, sender: str | None, recipients: list[str], message: bytes,
                   extra_env: dict | None = None):
-    """Receive a message with pexim (-odq): (config, DeliveryMessage)."""
+    """Receive a message with pexim (-odq): (config, DeliveryMessage).
+
+    With ``sender`` None, ``recipients`` are the whole argument list (e.g. -bs)."""
     from pexim.config.loader import load
     from pexim.delivery.message import DeliveryMessage
     from pexim.spool.paths import SpoolPaths
@@ -203,8 +210,9 @@ def pexim_receive(conf: Path, sender: str, recipients: list[str], message: bytes
 
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C", "LC_ALL": "C",
            "HOME": "/root", "TZ": "UTC", "PYTHONPATH": str(REPO / "src")}
-    r = subprocess.run([sys.executable, "-m", "pexim", "-C", str(conf), "-odq", "-f", sender,
-                        *recipients], input=message, capture_output=True,
+    args = recipients if sender is None else ["-f", sender, *recipients]
+    r = subprocess.run([sys.executable, "-m", "pexim", "-C", str(conf), "-odq", *args],
+                       input=message, capture_output=True,
                        env=dict(env, **(extra_env or {})), timeout=60)
     assert r.returncode == 0, r.stderr
     config = load(str(conf))

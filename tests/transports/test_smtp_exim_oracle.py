@@ -38,6 +38,8 @@ MESSAGE = b"Subject: oracle test\nFrom: S <s@client.example>\n\nline 1\n.dot lin
 
 CONF = """\
 keep_environment =
+dsn_advertise_hosts = *
+acl_smtp_rcpt = accept
 primary_hostname = client.example
 qualify_domain = client.example
 spool_directory = {d}/spool
@@ -63,7 +65,8 @@ begin retry
 def load_case(path: Path) -> dict:
     head, _, script = path.read_text().partition("--- script\n")
     case = {"recipients": [], "transport": [], "refuse": False, "script": parse_script(script),
-            "hosts": ["127.0.0.1"], "server": "127.0.0.1", "steps": []}
+            "hosts": ["127.0.0.1"], "server": "127.0.0.1", "steps": [], "mail": None,
+            "rcpt_params": {}}
     for line in head.splitlines():
         if line.startswith("#") or not line.strip():
             continue
@@ -81,6 +84,11 @@ def load_case(path: Path) -> dict:
         elif key == "lmtp":
             case["lmtp"] = True
             case["transport"].append("  protocol = lmtp")
+        elif key == "mail":
+            case["mail"] = value
+        elif key == "rcpt":
+            addr, _, params = value.partition(" ")
+            case["rcpt_params"][addr] = params
         elif key == "then":
             case["steps"].append(value)
     return case
@@ -133,11 +141,26 @@ def outcome(line: str) -> dict:
     return d
 
 
+def submission(case: dict) -> tuple[list[str], bytes]:
+    """How the message is submitted: -f/recipients on the command line, or an -bs
+    session when the case gives DSN parameters for MAIL/RCPT."""
+    if case["mail"] is None and not case["rcpt_params"]:
+        return ["-f", SENDER, *case["recipients"]], MESSAGE
+    lines = ["EHLO client.example", f"MAIL FROM:<{SENDER}> {case['mail'] or ''}".rstrip()]
+    lines += [f"RCPT TO:<{r}> {case['rcpt_params'].get(r, '')}".rstrip()
+              for r in case["recipients"]]
+    body = "".join(("." + ln if ln.startswith(".") else ln) + "\r\n"
+                   for ln in MESSAGE.decode().splitlines())
+    text = "\r\n".join(lines + ["DATA"]) + "\r\n" + body + ".\r\nQUIT\r\n"
+    return ["-bs"], text.encode()
+
+
 def exim_run(case: dict, port: int):
     """Real exim: -odi, then each `then:` step (-q, -qf); log lines per run."""
     d = make_dir(port, case["transport"], case["hosts"])
-    subprocess.run([EXIM, "-C", str(d / "conf"), "-odi", "-f", SENDER, *case["recipients"]],
-                   input=MESSAGE, capture_output=True, env=ENV, timeout=120)
+    args, data = submission(case)
+    subprocess.run([EXIM, "-C", str(d / "conf"), "-odi", *args], input=data,
+                   capture_output=True, env=ENV, timeout=120)
     log = (d / "log" / "mainlog").read_text(errors="replace")
     mid = re.search(r" (\S+) <= ", log).group(1)
     runs = [log_lines(d, mid)]
@@ -151,12 +174,34 @@ def exim_run(case: dict, port: int):
     return d, mid, [_split(r) for r in runs], dump
 
 
+def exim_receive(conf: Path, args: list[str], data: bytes):
+    """A message queued by real exim (-odq), read with pexim's spool reader."""
+    from pexim.config.loader import load
+    from pexim.delivery.message import DeliveryMessage
+    from pexim.spool.paths import SpoolPaths
+    from pexim.spool.reader import parse_header_file
+
+    subprocess.run([EXIM, "-C", str(conf), "-odq", *args], input=data, capture_output=True,
+                   env=ENV, timeout=60)
+    config = load(str(conf))
+    paths = SpoolPaths.from_config(config)
+    mid = max(paths.message_ids())
+    spool = parse_header_file(Path(paths.input_file(mid, "-H")).read_bytes(), mid)
+    return config, DeliveryMessage(config, spool, paths)
+
+
 def pexim_run(case: dict, port: int):
     """pexim: receive, run the transport, once more per step (-qf forces)."""
     from pexim.delivery.address import Host
 
     d = make_dir(port, case["transport"], case["hosts"])
-    config, msg = pexim_receive(d / "conf", SENDER, case["recipients"], MESSAGE)
+    args, data = submission(case)
+    if case["rcpt_params"]:
+        # pexim's -bs does not keep NOTIFY/ORCPT in -H yet: let exim spool it
+        # (same -H format) and deliver that with pexim.
+        config, msg = exim_receive(d / "conf", args, data)
+    else:
+        config, msg = pexim_receive(d / "conf", None, args, data)
     hosts = [Host(h, h) for h in case["hosts"]]
     runs = []
     for step in [""] + case["steps"]:

@@ -325,7 +325,7 @@ def _client_options(run: _Run, host: Host) -> cp.ClientOptions:
         helo=helo, lmtp=run.lmtp,
         esmtp=not _host_matches(run, "hosts_avoid_esmtp", host),
         pipelining=not _host_matches(run, "hosts_avoid_pipelining", host),
-        chunking=not run.lmtp and _host_matches(run, "hosts_try_chunking", host),
+        chunking=_host_matches(run, "hosts_try_chunking", host),
         prdr=_host_matches(run, "hosts_try_prdr", host),
         ignore_quota=bool(run.tp.get("lmtp_ignore_quota")),
         size_addition=int(run.tp.get("size_addition") or 0))
@@ -526,8 +526,9 @@ def _results(run: _Run, host: Host, hkey: str, mkey: str, batch, tx: cp.Transact
     for a in accepted:
         reply = rcpt_of[id(a)].data_reply if lmtp else tx.final_reply
         if lmtp and reply is not None and reply.kind != "2":
-            # Exim's words (it names DATA here), errno 0 and an address retry key.
-            text = cp.error_text("DATA", reply, "LMTP error")
+            # Exim names the last command sent (DATA or BDAT), errno 0, address retry key.
+            last = f"BDAT {len(tx.message(True))} LAST" if tx.chunking else "DATA"
+            text = cp.error_text(last, reply, "LMTP error")
             if reply.kind == "5":
                 _set(a, FAIL, text, 0, mx, host)
             else:
