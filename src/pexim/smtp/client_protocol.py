@@ -168,6 +168,7 @@ class Transaction:
     dsn_passed: bool = False           # the server took our DSN parameters
     prdr: bool = False
     done: bool = False
+    probe: bool = False                # callouts: stop after the RCPT replies (no DATA)
 
     @property
     def accepted(self) -> list[Recipient]:
@@ -414,6 +415,13 @@ class SmtpClient:
             if not pipelining:
                 r.reply = yield from self._reply(r.command)
         data_sent = False
+        if tx.probe:
+            if pipelining:
+                tx.mail_reply = yield from self._reply(pl + tx.mail_command)
+                for r in tx.recipients:
+                    r.reply = yield from self._reply(pl + r.command)
+            self._need_rset = True
+            return
         if pipelining and not tx.chunking:
             self._send("DATA")
             data_sent = True
