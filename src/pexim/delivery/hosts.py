@@ -20,29 +20,13 @@ from pexim.expand.ip import is_ip_address
 
 
 def parse_host_list(text: str | None) -> list[Host]:
-    """host_build_hostlist(): names, [ip] literals and :port suffixes."""
-    from pexim.lists import iter_list
+    """host_build_hostlist() (routers/hostlist.py), IP literals given their address."""
+    from pexim.routers.hostlist import build
 
-    hosts = []
-    for item in iter_list(text or ""):
-        item = item.strip()
-        if not item:
-            continue
-        port = None
-        if item.startswith("["):
-            end = item.find("]")
-            name, rest = item[1:end], item[end + 1:]
-            if rest.startswith(":") and rest[1:].isdigit():
-                port = int(rest[1:])
-        else:
-            name = item
-            head, sep, tail = item.rpartition(":")
-            if sep and tail.isdigit() and not is_ip_address(item)[0]:
-                name, port = head, int(tail)
-        host = Host(name, port=port)
-        if is_ip_address(name)[0]:
-            host.address = name
-        hosts.append(host)
+    hosts = build(text or "")
+    for h in hosts:
+        if not h.address and is_ip_address(h.name)[0]:
+            h.address = h.name
     return hosts
 
 
