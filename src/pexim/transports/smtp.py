@@ -470,6 +470,8 @@ def _results(run: _Run, host: Host, hkey: str, mkey: str, batch, tx: cp.Transact
              client: cp.SmtpClient, mx: int) -> None:
     """Per-recipient outcomes of one transaction, in Exim's words."""
     lmtp = run.lmtp
+    for a in batch:
+        a.dsn_aware = client.offers("DSN")     # for the "relayed" success DSN
     # MAIL refused: everything in the transaction.
     if tx.mail_reply is not None and tx.mail_reply.kind != "2":
         text = cp.error_text(_step(client, tx, "mail"), tx.mail_reply)
@@ -539,7 +541,6 @@ def _results(run: _Run, host: Host, hkey: str, mkey: str, batch, tx: cp.Transact
         _set(a, OK, None, 0, 0, host)
         a.extra["confirmation"] = printing(reply.text) if reply is not None else None
         a.extra["chunking"] = tx.chunking
-        a.extra["dsn_aware"] = tx.dsn_passed
         a.extra["size"] = len(tx.message(tx.chunking))
         _retry(run, a, _address_retry_key(run, a), delete=True)
     if any(a.status == OK for a in batch):
