@@ -370,6 +370,8 @@ async def _deliver_host(run: _Run, host: Host, port: int, hkey: str, mkey: str,
         if client.failure is not None:
             _session_failure(run, host, hkey, pending, client.failure, mx)
             return
+        if _required_but_missing(run, host, hkey, client, pending):
+            return
         # connection_max_messages: the place to send further messages on this
         # connection (continued deliveries) once the orchestrator offers them.
         from pexim.transports.write import WriteError
@@ -390,6 +392,26 @@ async def _deliver_host(run: _Run, host: Host, port: int, hkey: str, mkey: str,
             a.extra["deliver_time"] = time.time() - start
     finally:
         await conn.close()
+
+
+def _required_but_missing(run: _Run, host: Host, hkey: str, client: cp.SmtpClient,
+                          pending) -> bool:
+    """hosts_require_tls / hosts_require_auth: the client side of TLS and AUTH is not
+    written yet (the state machine has the hooks), so such hosts defer rather than
+    get the message in clear or unauthenticated."""
+    if _host_matches(run, "hosts_require_tls", host):
+        text = ("a TLS session is required, but the server did not offer TLS support"
+                if not client.offers("STARTTLS") else
+                "a TLS session is required, but pexim's smtp transport cannot start TLS yet")
+        basic = errors.TLSREQUIRED
+    elif _host_matches(run, "hosts_require_auth", host):
+        text = "authentication required but pexim's smtp transport cannot authenticate yet"
+        basic = errors.AUTHFAIL
+    else:
+        return False
+    _host_error(run, host, hkey, pending, text, basic, _mx_bit(host),
+                f"{_host_text(host)}: {text}", f"{_host_text(host)}: {text}")
+    return True
 
 
 def _interface(run: _Run, host: Host) -> str | None:
