@@ -193,8 +193,13 @@ async def deliver(tp, message, addrs, tctx) -> None:
     More than max_rcpt addresses are sent as separate deliveries (Exim's
     delivery process splits them before calling the transport)."""
     limit = int(tp.get("max_rcpt") or 0) or len(addrs)
-    for i in range(0, len(addrs), limit):
-        await _deliver_batch(tp, message, addrs[i:i + limit], tctx)
+    try:
+        for i in range(0, len(addrs), limit):
+            await _deliver_batch(tp, message, addrs[i:i + limit], tctx)
+    finally:
+        for a in addrs:         # never hand back our internal marker (e.g. on a crash)
+            if a.status == _PENDING:
+                a.status = None
 
 
 async def _deliver_batch(tp, message, addrs, tctx) -> None:
