@@ -254,17 +254,17 @@ def failed(d: Delivery, sel) -> str:
 
 
 def deferred(d: Delivery, sel) -> str:
-    """"== addr R= T= defer (errno): message" (temporary failure)."""
+    """"== addr R= T= defer (errno)[: strerror] H=host: message" (temporary failure)."""
     import os
 
     out = ["== ", log_address(d, sel)]
     if "return_path_on_delivery" in sel and d.return_path is not None:
         out.append(" P=<%s>" % d.return_path)
-    out += _route_fields(d, sel) + _outcome_tail(d, sel)
-    if d.errno:
-        out.append(" defer (%d)" % d.errno)
-        if d.errno > 0:
-            out.append(": " + os.strerror(d.errno))
+    out += _route_fields(d, sel)
+    out.append(" defer (%d)" % d.errno)
+    if d.errno > 0:
+        out.append(": " + os.strerror(d.errno))
+    out += _outcome_tail(d, sel)
     if d.message:
         out.append(": " + d.message)
     return "".join(out)

@@ -93,6 +93,8 @@ _DATE = re.compile(r"\w{3}, \d\d? \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}")
 _BSD = re.compile(r"\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}")
 _PID = re.compile(r"pid=\d+")
 _BOUNDARY = re.compile(r"\d{10}-eximdsn-\d+")
+# A bounce's size depends on the random part of its MIME boundary (rand()).
+_BOUNCE_SIZE = re.compile(r"(<= <> R=\S+ .*S=)\d+")
 
 
 class Normaliser:
@@ -110,6 +112,7 @@ class Normaliser:
         text = _DATE.sub("DATE", text)
         text = _BSD.sub("BSDDATE", text)
         text = _BOUNDARY.sub("BOUNDARY", text)
+        text = _BOUNCE_SIZE.sub(r"\1SIZE", text)
         return _PID.sub("pid=PID", text)
 
 

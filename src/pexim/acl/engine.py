@@ -69,8 +69,9 @@ class PlainHost:
         self.state = AclState()
         self._log = log
 
-    def log(self, text: str, reject: bool = False, panic: bool = False) -> None:
-        if self._log is not None:
+    def log(self, text: str, reject: bool = False, panic: bool = False,
+            main: bool = True, selector: str | None = None) -> None:
+        if self._log is not None and (main or reject or panic):
             self._log(text)
 
     def host_and_ident(self) -> str:

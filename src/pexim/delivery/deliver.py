@@ -75,7 +75,12 @@ class Deliverer:
         return asyncio.run(self.deliver_async(message_id, opts))
 
     async def deliver_async(self, message_id: str, opts: Options | None = None) -> Result:
-        opts = opts or Options()
+        result = await self._deliver_one(message_id, opts or Options())
+        for child in result.bounces:     # bounces and warnings go out at once
+            await self._deliver_one(child, Options())
+        return result
+
+    async def _deliver_one(self, message_id: str, opts: Options) -> Result:
         path = self.paths.input_file(message_id, "-D")
         try:
             fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
@@ -103,7 +108,7 @@ class Deliverer:
             log("Unfrozen by forced delivery" if opts.thaw else "Unfrozen by auto-thaw")
         journalled = spool_journal.read_journal(self.paths, message_id)
         spool.nonrecipients.update(journalled)
-        msg = DeliveryMessage(self.config, spool, self.paths)
+        msg = DeliveryMessage(self.config, spool, self.paths, logger=self.logger)
         todo = [self._address(r) for r in spool.recipients
                 if r.address not in spool.nonrecipients]
         result = Result(DEFERRED)
@@ -124,6 +129,8 @@ class Deliverer:
                 log(self._line(addr))
             for addr in routed.deferred:
                 addr.status = DEFER
+                if not addr.basic_errno:
+                    addr.basic_errno = errors.UNKNOWNERROR     # exim: "defer (-1)"
                 log(self._line(addr))
             await self._transport(msg, tctx, routed.local, opts, jnl, spool, log)
             await self._transport(msg, tctx, routed.remote, opts, jnl, spool, log, remote=True)
@@ -137,17 +144,21 @@ class Deliverer:
                 for addr in result.failed:
                     self._done(spool, jnl, addr)
             if result.deferred:
-                self._warn(msg, spool, result.deferred, now)
+                warning = self._warn(msg, spool, result.deferred, now)
+                if warning is not None:
+                    result.bounces.append(warning)
             remaining = [r for r in spool.recipients if r.address not in spool.nonrecipients]
             if not remaining and not spool.frozen_at:
                 self._event(main_action, "msg:complete", msg, None)
+                jnl.close(remove=True)
+                jnl = None
                 self._complete(message_id, spool, log, now)
                 result.status = DELIVERED
             else:
                 spool.deliver_firsttime = False
                 write_header(self.paths, spool, self.owner)
-            jnl.close(remove=True)
-            jnl = None
+                jnl.close(remove=True)
+                jnl = None
         finally:
             if jnl is not None:
                 jnl.close(remove=False)
@@ -219,6 +230,7 @@ class Deliverer:
                     log(self._line(a))
                     self._event(action, "msg:rcpt:defer", msg, a, a.message, a.basic_errno)
                 elif a.status == FAIL:
+                    log(self._line(a))
                     self._event(action, "msg:fail:delivery", msg, a, a.message)
 
     def _retry_not_due(self, batch, now, opts) -> bool:
@@ -285,16 +297,16 @@ class Deliverer:
                               owner=self.owner))
         return ids
 
-    def _warn(self, msg, spool, deferred, now) -> None:
+    def _warn(self, msg, spool, deferred, now) -> str | None:
         try:
             from pexim.delivery.inject import inject
             from pexim.delivery.warning import warning_message
         except ImportError:
-            return
+            return None
         gen = warning_message(self.config, msg, deferred, now)
         if gen is not None:
-            inject(self.config, gen, self.logger, parent_id=spool.id, owner=self.owner)
-            spool.warning_count += 1
+            return inject(self.config, gen, self.logger, parent_id=spool.id, owner=self.owner)
+        return None
 
     def _complete(self, message_id, spool, log, now) -> None:
         from pexim.log_lines import completed

@@ -87,7 +87,7 @@ def rule_class(basic_errno: int, more_errno: int) -> tuple[str, object]:
         return "quota", more_errno
     if basic_errno in (RCPT4XX, MAIL4XX, DATA4XX):
         name = {RCPT4XX: "rcpt_4xx", MAIL4XX: "mail_4xx", DATA4XX: "data_4xx"}[basic_errno]
-        return name, "%03d" % (more_errno & 0xFFFF if more_errno < 1000 else more_errno)
+        return name, "4%02d" % ((more_errno >> 8) & 0xFF)     # (code % 100) << 8 | A/M
     if basic_errno == SMTPCLOSED:
         return "lost_connection", None
     if basic_errno == AUTHFAIL:

@@ -21,8 +21,9 @@ class DeliveryMessage:
     """The message being delivered; ``headers`` is the live list (type "*" = deleted)."""
 
     def __init__(self, config, spool: SpoolMessage, paths: SpoolPaths | None = None,
-                 body: bytes | None = None):
+                 body: bytes | None = None, logger=None):
         self.config = config
+        self.logger = logger        # for logwrite in ${acl} called from delivery options
         self.spool = spool
         self.paths = paths or SpoolPaths.from_config(config)
         self._body = body
@@ -102,11 +103,23 @@ class DeliveryMessage:
                           for k, v in self.spool.acl_c.items()})
         ctx.acl_m.update({k[4:] if k.startswith("acl_") else k: v
                           for k, v in self.spool.acl_m.items()})
+        ctx.acl_eval = lambda name, args: self._acl(ctx, name, args)
         if addr is not None:
             ctx.values.update(addr.values())
         if extra:
             ctx.values.update(extra)
         return ctx
+
+    def _acl(self, ctx, name: str, args: list[str]):
+        """${acl} during delivery (event_action, conditions): logwrite goes to the
+        mainlog under this message's id."""
+        from pexim.acl.engine import Engine, PlainHost
+
+        engine = ctx.extra.get("acl_engine")
+        if engine is None:
+            log = (lambda text: self.logger.main(text, self.id)) if self.logger else None
+            engine = ctx.extra["acl_engine"] = Engine(self.config, ctx, PlainHost(log))
+        return engine.acl_eval(name, args)
 
     @property
     def recipients(self) -> list[str]:
