@@ -19,6 +19,7 @@ runs the same steps as root, and the two are compared after the steps:
     <blank line>
     body
     --- step: -qf
+    --- step: -Mg @ID@        (@ID@: the oldest message on the spool)
 """
 
 from __future__ import annotations
@@ -116,6 +117,12 @@ class Normaliser:
         return _PID.sub("pid=PID", text)
 
 
+def _first_id(directory: Path) -> str:
+    """@ID@ in a step: the oldest message on the spool (for -M and friends)."""
+    ids = sorted(p.name[:-2] for p in (directory / "spool" / "input").glob("*-H"))
+    return ids[0] if ids else "NO-MESSAGE"
+
+
 def run(case: Case, directory: Path, program: str) -> Outcome:
     directory.mkdir(parents=True, exist_ok=True)
     for sub in ("mail", "log", "spool"):
@@ -132,7 +139,8 @@ def run(case: Case, directory: Path, program: str) -> Outcome:
     norm = Normaliser(str(directory))
     outputs = []
     for step in case.steps:
-        proc = subprocess.run(cmd + ["-C", str(conf)] + step.args, input=step.stdin,
+        args = [a.replace("@ID@", _first_id(directory)) for a in step.args]
+        proc = subprocess.run(cmd + ["-C", str(conf)] + args, input=step.stdin,
                               capture_output=True, env=env, cwd=str(directory), timeout=60)
         err = "".join(ln for ln in proc.stderr.decode(errors="replace").splitlines(True)
                       if "exim user lost privilege" not in ln)

@@ -347,16 +347,22 @@ class Action:
         """-Mg: every undelivered recipient fails "cancelled by administrator";
         a bounce goes to the sender (none for a bounce), then the message is
         Completed and removed.  The bounce itself is the orchestrator's
-        (Deliverer._bounce), so -Mg and a failed delivery send the same report."""
+        (Deliverer.bounce_cancelled), so -Mg and a failed delivery send the same report."""
         try:
             with q.locked(self.paths, mid):
-                self._give_up(mid)
+                bounces = self._give_up(mid)
+            if bounces and not self.config.main.get("queue_only"):
+                # exim's child delivers the bounce in the background; pexim at once
+                from pexim.delivery.deliver import Deliverer
+                d = Deliverer(self.config, self._logger, owner=self.owner)
+                for bid in bounces:
+                    d.deliver(bid)
         except FileNotFoundError:
             self.log(f"Spool{self._q()} file {mid}-D not found", mid)
         except (q.MessageLocked, PermissionError):
             pass
 
-    def _give_up(self, mid: str) -> None:
+    def _give_up(self, mid: str) -> list[str]:
         from pexim.delivery.address import FAIL, AddressItem
         from pexim.delivery.deliver import Deliverer
         from pexim.delivery.message import DeliveryMessage
@@ -365,10 +371,10 @@ class Action:
             with open(q.find_file(self.paths, mid, "-H"), "rb") as fh:
                 msg = parse_header_file(fh.read(), mid)
         except (OSError, SpoolFormatError, ValueError):
-            return
+            return []
         self.log(f"cancelled by {self.user}", mid)
         if self._logger is None:
-            return
+            return []
         d = Deliverer(self.config, self._logger, owner=self.owner,
                       queue_name=self.paths.queue_name)
         now = time.time()
@@ -382,6 +388,9 @@ class Action:
             a.message = "delivery cancelled by administrator"
             failed.append(a)
         log = d._log(mid)
+        bounces = []
         if failed and msg.sender:
-            d._bounce(DeliveryMessage(self.config, msg, self.paths), msg, failed, now, log)
+            bounces = d.bounce_cancelled(DeliveryMessage(self.config, msg, self.paths), msg,
+                                         failed, now)
         d._complete(mid, msg, log, now)
+        return bounces

@@ -75,10 +75,12 @@ class Deliverer:
         return asyncio.run(self.deliver_async(message_id, opts))
 
     async def deliver_async(self, message_id: str, opts: Options | None = None) -> Result:
-        result = await self._deliver_one(message_id, opts or Options())
-        for child in result.bounces:     # bounces and warnings go out at once
+        return await self._deliver_one(message_id, opts or Options())
+
+    async def _deliver_child(self, child: str | None, result: Result) -> None:
+        if child is not None:
+            result.bounces.append(child)
             await self._deliver_one(child, Options())
-        return result
 
     async def _deliver_one(self, message_id: str, opts: Options) -> Result:
         path = self.paths.input_file(message_id, "-D")
@@ -115,7 +117,10 @@ class Deliverer:
         jnl = spool_journal.Journal(self.paths, message_id, self.owner) if not journalled \
             else _reopen_journal(self.paths, message_id)
         try:
-            routed = self._route(msg, todo)
+            # Exim keeps its address lists as stacks: recipients are routed last
+            # first and routing outcomes are logged as they happen (route.py hands
+            # the local and remote lists back in delivery order).
+            routed = self._route(msg, list(reversed(todo)))
             tctx = TransportContext(self.config, self.logger, self.hints, self.resolver,
                                     now=now, owner=self.owner)
             tctx.extra["force"] = opts.force
@@ -123,13 +128,10 @@ class Deliverer:
                 addr.status = OK
                 self._done(spool, jnl, addr)
             main_action = self.config.main.get("event_action")
-            for addr in routed.failed:
-                addr.status = FAIL
-                self._event(main_action, "msg:fail:internal", msg, addr, addr.message)
-                log(self._line(addr))
-            for addr in routed.deferred:
-                addr.status = DEFER
-                if not addr.basic_errno:
+            for addr in _routing_order(todo, routed.failed + routed.deferred):
+                if addr.status == FAIL:
+                    self._event(main_action, "msg:fail:internal", msg, addr, addr.message)
+                elif not addr.basic_errno:
                     addr.basic_errno = errors.UNKNOWNERROR     # exim: "defer (-1)"
                 log(self._line(addr))
             await self._transport(msg, tctx, routed.local, opts, jnl, spool, log)
@@ -139,14 +141,22 @@ class Deliverer:
             result.failed = routed.failed + [a for a in done if a.status == FAIL]
             result.deferred = routed.deferred + [a for a in done if a.status == DEFER]
             self._update_retry(msg, done + routed.deferred + routed.failed, now)
+            # Reports are spooled and delivered at once, before the parent goes on
+            # (exim waits for its child): success DSN, failure report, delay warning.
+            if result.delivered:
+                await self._deliver_child(self._success_dsn(msg, spool, result.delivered, now),
+                                          result)
             if result.failed:
-                result.bounces = self._bounce(msg, spool, result.failed, now, log)
+                from pexim.delivery.bounce import unreportable
+
+                kept = unreportable(msg, result.failed)     # stay, frozen
+                for child in self._bounce(msg, spool, result.failed, now, log):
+                    await self._deliver_child(child, result)
                 for addr in result.failed:
-                    self._done(spool, jnl, addr)
+                    if addr not in kept:
+                        self._done(spool, jnl, addr)
             if result.deferred:
-                warning = self._warn(msg, spool, result.deferred, now)
-                if warning is not None:
-                    result.bounces.append(warning)
+                await self._deliver_child(self._warn(msg, spool, result.deferred, now), result)
             remaining = [r for r in spool.recipients if r.address not in spool.nonrecipients]
             if not remaining and not spool.frozen_at:
                 self._event(main_action, "msg:complete", msg, None)
@@ -278,24 +288,33 @@ class Deliverer:
             spool.nonrecipients.add(top.address)
 
     def _bounce(self, msg, spool, failed, now, log) -> list[str]:
-        """Failure reports for the failed addresses; a failed bounce freezes."""
-        if not spool.sender:
+        """Failure reports (one per errors address); failures nobody can be told
+        about (a bounce's own) freeze the message, as exim does."""
+        from pexim.delivery.bounce import bounce_message, error_ignored_lines, unreportable
+        from pexim.delivery.inject import inject
+
+        for line in error_ignored_lines(failed, msg):
+            log(line)
+        gens = bounce_message(self.config, msg, failed, now, logger=self.logger) or []
+        ids = [inject(self.config, gen, self.logger, parent_id=spool.id, owner=self.owner)
+               for gen in (gens if isinstance(gens, list) else [gens])]
+        if unreportable(msg, failed):
             spool.frozen_at = int(now)
             log("Frozen (delivery error message)")
-            return []
-        try:
-            from pexim.delivery.bounce import bounce_message
-            from pexim.delivery.inject import inject
-        except ImportError:
-            return []
-        gens = bounce_message(self.config, msg, failed, now)
-        if gens is None:
-            return []
-        ids = []
-        for gen in gens if isinstance(gens, list) else [gens]:
-            ids.append(inject(self.config, gen, self.logger, parent_id=spool.id,
-                              owner=self.owner))
         return ids
+
+    def bounce_cancelled(self, msg, spool, failed, now) -> list[str]:
+        """For -Mg: report addresses an administrator cancelled."""
+        return self._bounce(msg, spool, failed, now, self._log(spool.id))
+
+    def _success_dsn(self, msg, spool, delivered, now) -> str | None:
+        from pexim.delivery.dsn import success_dsn
+        from pexim.delivery.inject import inject
+
+        gen = success_dsn(self.config, msg, delivered, now, logger=self.logger)
+        if gen is None:
+            return None
+        return inject(self.config, gen, self.logger, parent_id=spool.id, owner=self.owner)
 
     def _warn(self, msg, spool, deferred, now) -> str | None:
         try:
@@ -303,7 +322,7 @@ class Deliverer:
             from pexim.delivery.warning import warning_message
         except ImportError:
             return None
-        gen = warning_message(self.config, msg, deferred, now)
+        gen = warning_message(self.config, msg, deferred, now, logger=self.logger)
         if gen is not None:
             return inject(self.config, gen, self.logger, parent_id=spool.id, owner=self.owner)
         return None
@@ -357,6 +376,13 @@ class Deliverer:
             except OSError:
                 pass
         return log
+
+
+def _routing_order(todo: list[AddressItem], addrs: list[AddressItem]) -> list[AddressItem]:
+    """Failures and deferrals in the order exim's routing meets them: the last
+    recipient's first (its addr_new list is a stack)."""
+    rank = {id(a): i for i, a in enumerate(reversed(todo))}
+    return sorted(addrs, key=lambda a: rank.get(id(a.top), len(rank)))
 
 
 def _reopen_journal(paths, message_id):

@@ -428,7 +428,11 @@ def route_addresses(rctx: RoutingContext, addrs: list[AddressItem]) -> Routed:
         routed.local.extend(out.local)
         routed.remote.extend(out.remote)
         kids = [k for k in out.new if _wanted(rctx, k)]
-        queue.extendleft(reversed(kids))
+        queue.extendleft(kids)          # exim prepends each child: the last is routed first
+    # Exim's addr_local/addr_remote are stacks too: delivery order is the
+    # reverse of routing order, and the first copy of a duplicate is delivered.
+    routed.local.reverse()
+    routed.remote.reverse()
     if rctx.mode == "deliver":
         _duplicates(routed)
     return routed

@@ -153,7 +153,10 @@ class LiveSession(Session):
         if local and not protocol.startswith("local"):
             protocol = "local-" + protocol
         inc = Incoming(
-            sender=env.sender, recipients=[Recipient(a) for a in env.recipients],
+            sender=env.sender, recipients=[
+                Recipient(a, orcpt=dsn[1], dsn_flags=dsn[0]) if dsn else Recipient(a)
+                for a, dsn in zip(env.recipients, env.rcpt_dsn or [None] * len(env.recipients),
+                                  strict=False)],
             lines=data, protocol=protocol, helo_name=env.helo_name,
             host_address=self.host_address, host_port=self.host_port,
             interface_address=self.interface[0] if self.interface else None,

@@ -75,6 +75,25 @@ class Envelope:
     dsn_ret: str | None = None
     dsn_envid: str | None = None
     chunking: bool = False          # received with BDAT (the K of the <= line)
+    rcpt_dsn: list = field(default_factory=list)   # (RF_* NOTIFY flags, ORCPT) per recipient
+
+
+def _notify_flags(notify: str | None) -> int:
+    """NOTIFY= as the -H file's rf_notify_* bits."""
+    from pexim.message.envelope import (
+        RF_NOTIFY_DELAY,
+        RF_NOTIFY_FAILURE,
+        RF_NOTIFY_NEVER,
+        RF_NOTIFY_SUCCESS,
+    )
+    if not notify:
+        return 0
+    bits = {"NEVER": RF_NOTIFY_NEVER, "SUCCESS": RF_NOTIFY_SUCCESS,
+            "FAILURE": RF_NOTIFY_FAILURE, "DELAY": RF_NOTIFY_DELAY}
+    flags = 0
+    for part in notify.upper().split(","):
+        flags |= bits.get(part, 0)
+    return flags
 
 
 def _strtoul(text: str) -> int | None:
@@ -304,11 +323,15 @@ class SmtpServer:
         return "[%s]" % ip
 
     def host_and_ident(self, with_h: bool) -> str:
+        """Exim's host_and_ident(): "H=(helo) [ip]", or "U=login" for a local session."""
+        if self.s.host_address is None:
+            return ("U=" if with_h else "") + (getattr(self.h, "ident", None) or "")
         return ("H=" if with_h else "") + self.fullhost()
 
     def _reset_message(self) -> None:
         self.sender: str | None = None
         self.recipients: list[str] = []
+        self.rcpt_dsn: list[tuple[int, str | None]] = []
         self.rcpt_count = self.rcpt_fail_count = self.rcpt_defer_count = 0
         self.rcpt_response: str | None = None
         self.rcpt_response_same = True
@@ -588,7 +611,9 @@ class SmtpServer:
         self.smtputf8_advertised = self.tls_advertised = False
         # (chunking stays offered after a later HELO, as in exim)
         if user_msg is None:
-            first_line = "250 %s Hello %s" % (self.s.active_hostname, self.helo_name)
+            ident = getattr(self.h, "ident", None)
+            first_line = "250 %s Hello %s%s" % (self.s.active_hostname,
+                                                 ident + " at " if ident else "", self.helo_name)
             if self.s.host_address:
                 first_line += " [%s]" % self.s.host_address
             code = "250"
@@ -919,6 +944,7 @@ class SmtpServer:
             else:
                 self._reply(b"250 Accepted\r\n")
             self.recipients.append(address)
+            self.rcpt_dsn.append((_notify_flags(notify), orcpt))
             h.set_vars(recipients_count=len(self.recipients))
         elif rc == W.DISCARD:
             if user_msg:
@@ -980,12 +1006,13 @@ class SmtpServer:
     def _data_line(self, line: bytes) -> None:
         # The SMTP-smuggling defence of Exim 4.97.1 (CVE-2023-51766), which 4.96
         # lacks: only CRLF "." CRLF ends the data.  A "." line after a bare LF,
-        # or ended by one, is message data (kept as it is).
+        # or ended by one, is message data (kept as it is).  A local session
+        # (-bs on a pipe, usually bare LFs) cannot smuggle: "." ends it either way.
         crlf = line.endswith(b"\r")
         if crlf:
             line = line[:-1]
         after_crlf, self._data_after_crlf = self._data_after_crlf, crlf
-        if line == b"." and not (crlf and after_crlf):
+        if line == b"." and not (crlf and after_crlf) and self.s.host_address is not None:
             self._data.append(line)
             self._data_crlf.append(crlf)
             return
@@ -993,7 +1020,7 @@ class SmtpServer:
             self.in_data = False
             env = Envelope(self.sender or "", list(self.recipients), self.protocol,
                            self.helo_name, self.message_size, self.body_type, self.smtputf8,
-                           self.dsn_ret, self.dsn_envid)
+                           self.dsn_ret, self.dsn_envid, rcpt_dsn=list(self.rcpt_dsn))
             if self._data:
                 self.h.check_host("ignore_fromline_hosts")
             data = _header_lf_fixup(self._data, self._data_crlf)
@@ -1104,7 +1131,7 @@ class SmtpServer:
         lines = _header_lf_fixup(lines, crlf)
         env = Envelope(self.sender or "", list(self.recipients), self.protocol,
                        self.helo_name, self.message_size, self.body_type, self.smtputf8,
-                       self.dsn_ret, self.dsn_envid, chunking)
+                       self.dsn_ret, self.dsn_envid, chunking, list(self.rcpt_dsn))
         if raw:
             self._bdat_fromline_check()
             self._bdat_chunks = [raw]
