@@ -174,3 +174,40 @@ def test_callout_matches_exim(path):
         server.close()
         for d in dirs:
             shutil.rmtree(d, ignore_errors=True)
+
+
+def bhc_replies(cmd: list[str], case: dict, port: int, d: Path, env: dict):
+    """The RCPT replies and rejection log texts of an -bhc session run by ``cmd``."""
+    (d / "conf").write_text(CONF.format(d=d, port=port, verify=case["verify"]))
+    os.chmod(d / "conf", 0o644)
+    session = "HELO me\r\nMAIL FROM:<%s>\r\n%sQUIT\r\n" % (
+        SENDER, "".join(f"RCPT TO:<{r}>\r\n" for r in case["recipients"]))
+    r = subprocess.run(cmd + ["-C", str(d / "conf"), "-bhc", "10.0.0.1"],
+                       input=session.encode(), capture_output=True, env=env, timeout=120)
+    logs = [ln.split(">: ", 1)[1] for ln in r.stderr.decode().splitlines()
+            if ln.startswith("LOG: ") and " RCPT <" in ln]
+    return replies(r.stdout.decode())[3:-1], logs
+
+
+@needs_exim
+@needs_root
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_pexim_bhc_callout_acl_matches_exim(path):
+    """The whole path: `verify = recipient/callout=...` in pexim's RCPT ACL under -bhc."""
+    case = load_case(path)
+    server = ScriptedServer(case["script"])
+    dirs = [Path(tempfile.mkdtemp(prefix="pexim-callout-", dir="/tmp")) for _ in range(2)]
+    try:
+        for d in dirs:
+            for sub in ("", "spool", "log"):
+                (d / sub).mkdir(exist_ok=True)
+                os.chmod(d / sub, 0o777)
+        expected = bhc_replies([EXIM], case, server.port, dirs[0], ENV)
+        server.wait_idle()
+        got = bhc_replies([sys.executable, "-m", "pexim"], case, server.port, dirs[1],
+                          dict(ENV, PYTHONPATH=str(REPO / "src")))
+        assert got == expected
+    finally:
+        server.close()
+        for d in dirs:
+            shutil.rmtree(d, ignore_errors=True)

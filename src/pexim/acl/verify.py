@@ -3,7 +3,8 @@
 helo (address literals), header_syntax, and sender/recipient verification,
 which runs the routers in verify mode (pexim.delivery.route.verify) and
 answers with Exim's texts.  Callouts are a separate step after routing
-(`_callout`), not implemented yet: asking for one fails clearly with ERROR.
+(`_callout`, the smtp client in pexim.delivery.callout) to the hosts the
+router chose.
 """
 
 from __future__ import annotations
@@ -76,9 +77,8 @@ def _route(engine, res, address: str, is_sender: bool, options: str):
     from pexim.delivery.address import DEFER, FAIL
     from pexim.delivery.route import RoutingContext, verify
 
-    opts = [o.strip().lower() for o in options.split("/") if o.strip()]
-    if any(o.startswith("callout") for o in opts):
-        return _callout(engine, res, address, opts)
+    opts = [o.strip() for o in options.split("/") if o.strip()]
+    callout = next((o for o in opts if o.lower().startswith("callout")), None)
     ctx = engine.ctx
     sender = str(ctx.values.get("sender_address") or "")
     rctx = RoutingContext(engine.config, None,
@@ -104,11 +104,64 @@ def _route(engine, res, address: str, is_sender: bool, options: str):
             res.log = addr.message or "Could not complete recipient verify"
             engine.host.state.temp_details = True      # acl_temp_details
         return W.DEFER
+    if callout is not None:
+        rc = _callout(engine, res, addr, callout, is_sender)
+        if rc is not None:
+            return rc
     ctx.values["address_data"] = addr.address_data or ""
     return W.OK
 
 
-def _callout(engine, res, address: str, opts: list[str]):
-    """The hook for callout verification (smtp client side), not implemented yet."""
-    res.log = "pexim does not implement verify callouts yet"
-    return W.ERROR
+def _callout(engine, res, addr, option: str, is_sender: bool) -> str | None:
+    """After routing succeeded: ask the hosts the router chose (callout=...).
+
+    Returns an ACL result, or None when no callout is made (a local address,
+    or -bh, which skips callouts as exim does; -bhc makes them).  The ACL
+    engine is synchronous, so the client runs on its own loop in a thread.
+    """
+    import concurrent.futures
+
+    from pexim.delivery.address import DEFER, FAIL
+    from pexim.delivery.callout import callout, parse_options
+    from pexim.delivery.context import TransportContext
+    from pexim.hints.store import open_store
+
+    if not addr.hosts or not getattr(engine.host, "callouts", not engine.host.checking_only()):
+        return None
+    _, _, value = option.partition("=")
+    opts = parse_options(value)
+    ctx = engine.ctx
+    try:
+        hints = open_store(engine.config)
+    except Exception:  # noqa: BLE001 - no cache, still verify
+        hints = None
+    tctx = TransportContext(engine.config, None, hints)
+    tp = next((t for t in engine.config.transports if t.name == addr.transport), None)
+    port = 25
+    if tp is not None and str(tp.get("port") or "").isdigit():
+        port = int(tp.get("port"))
+    primary = str(ctx.values.get("primary_hostname") or engine.config.main.get("primary_hostname")
+                  or "localhost")
+    coro = callout(addr, addr.hosts, tctx, options=opts,
+                   kind="sender" if is_sender else "recipient",
+                   sender=str(ctx.values.get("sender_address") or ""), helo=primary,
+                   port=port, primary_hostname=primary)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        import asyncio
+        rc = pool.submit(asyncio.run, coro).result()
+    if rc == FAIL:
+        res.user = addr.user_message or addr.message
+        res.log = addr.message
+        if is_sender:
+            engine.host.sender_verify_failed(addr.address, addr.message or "")
+            res.user = res.log = "Sender verify failed"
+        return W.FAIL
+    if rc == DEFER:
+        if opts.defer_ok:
+            return W.OK
+        res.user = addr.user_message
+        res.log = ": ".join(x for x in (addr.user_message, addr.message) if x) or \
+            "Could not complete %s verify" % ("sender" if is_sender else "recipient")
+        engine.host.state.temp_details = True
+        return W.DEFER
+    return None

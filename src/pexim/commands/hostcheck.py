@@ -40,6 +40,7 @@ def run(config, inv, stdin=None, stdout=None, stderr=None) -> int:
     session = Session(config, address, log_write, trace,
                       config_display_name=lambda name: display if name == config.filename
                       else name)
+    session.callouts = inv.mode == "-bhc"       # -bh skips callouts, -bhc makes them
     session.check_host("hosts_connection_nolog")
     out.write((_HEADER % address).encode())
     serve_stream(session.server, inp, out)
