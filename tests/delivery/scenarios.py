@@ -142,14 +142,24 @@ def run(case: Case, directory: Path, program: str) -> Outcome:
         args = [a.replace("@ID@", _first_id(directory)) for a in step.args]
         proc = subprocess.run(cmd + ["-C", str(conf)] + args, input=step.stdin,
                               capture_output=True, env=env, cwd=str(directory), timeout=60)
+        # exim echoes panic-log lines to stderr (pexim keeps them in the logs):
+        # compared through the logs, not here.
+        panic = directory / "log" / "paniclog"
+        echoed = {_STAMP.sub("", ln) for ln in
+                  (panic.read_text(errors="replace").splitlines(True) if panic.exists() else [])}
         err = "".join(ln for ln in proc.stderr.decode(errors="replace").splitlines(True)
-                      if "exim user lost privilege" not in ln)
+                      if "exim user lost privilege" not in ln
+                      and _STAMP.sub("", ln) not in echoed)
         outputs.append(f"rc={proc.returncode} out={proc.stdout.decode(errors='replace')}"
                        f" err={err}")
     mainlog_path = directory / "log" / "mainlog"
     log_text = mainlog_path.read_text(errors="replace") if mainlog_path.exists() else ""
     lines = [ln for ln in norm(log_text).splitlines()
              if "exim user lost privilege" not in ln]
+    panic_path = directory / "log" / "paniclog"
+    if panic_path.exists():
+        lines += ["PANIC " + ln for ln in norm(panic_path.read_text(errors="replace")).splitlines()
+                  if "exim user lost privilege" not in ln]
     files = {}
     mail = directory / "mail"
     for path in sorted(mail.rglob("*")):

@@ -111,6 +111,7 @@ class Deliverer:
         journalled = spool_journal.read_journal(self.paths, message_id)
         spool.nonrecipients.update(journalled)
         msg = DeliveryMessage(self.config, spool, self.paths, logger=self.logger)
+        self._current_id = message_id
         todo = [self._address(r) for r in spool.recipients
                 if r.address not in spool.nonrecipients]
         result = Result(DEFERRED)
@@ -205,6 +206,8 @@ class Deliverer:
                     log(self._line(a))
                 continue
             mod = driver_module("transport", tp.driver)
+            if not remote and self._never_user(tp, batch, log):
+                continue
             fn = getattr(mod, "deliver", None)
             if fn is None:
                 for a in batch:
@@ -242,6 +245,30 @@ class Deliverer:
                 elif a.status == FAIL:
                     log(self._line(a))
                     self._event(action, "msg:fail:delivery", msg, a, a.message)
+
+    def _never_user(self, tp, batch, log) -> bool:
+        """A local delivery never runs as root or a never_users uid (deliver.c):
+        the addresses are deferred with exim's text, also in the panic log."""
+        uid, _ = _delivery_ids(tp, batch[0], self.owner)
+        if uid is None:
+            return False
+        never = self.config.main.get("never_users") or ()
+        if uid == 0:
+            text = f"User 0 set for {tp.name} transport is on the fixed_never_users list"
+        elif uid in (never if isinstance(never, (list, tuple, set)) else ()):
+            text = f"User {uid} set for {tp.name} transport is on the never_users list"
+        else:
+            return False
+        if os.geteuid() != 0:
+            return False          # not root: deliveries run as ourselves anyway
+        self.logger.panic(text, self._current_id)     # main and panic logs
+        for _ in batch[1:]:
+            self.logger.panic(text, self._current_id)
+        for a in batch:
+            a.status, a.basic_errno, a.message = DEFER, errors.UIDFAIL, text
+        for a in batch:
+            log(self._line(a))
+        return True
 
     def _retry_not_due(self, batch, now, opts) -> bool:
         """Local deliveries wait for their retry time (ERRNO_LRETRY) unless forced."""
@@ -433,9 +460,7 @@ def _as_user(fn, tp, msg, batch, tctx):
     A child process changes identity and sends the outcome back, so the
     delivering process keeps its privileges (Exim forks for this too).
     """
-    a = batch[0]
-    uid = a.uid if a.uid is not None else _tp_id(tp, "user")
-    gid = a.gid if a.gid is not None else _tp_id(tp, "group")
+    uid, gid = _delivery_ids(tp, batch[0], tctx.owner)
     if os.geteuid() != 0 or uid is None or uid == 0:
         return fn(tp, msg, batch, tctx)
     import pickle
@@ -470,6 +495,23 @@ def _as_user(fn, tp, msg, batch, tctx):
         x.status, x.message, x.basic_errno, x.more_errno = status, message, be, me
         x.extra.update(extra)
     return None
+
+
+def _delivery_ids(tp, a: AddressItem, exim_ids) -> tuple[int | None, int | None]:
+    """The uid/gid of a local delivery: the transport's user/group override the
+    router's; with neither (and running as root) the exim user's."""
+    uid, gid = _tp_id(tp, "user"), _tp_id(tp, "group")
+    if uid is None:
+        uid, gid = a.uid, gid if gid is not None else a.gid
+    elif gid is None:
+        import pwd
+        try:
+            gid = pwd.getpwuid(uid).pw_gid
+        except KeyError:
+            gid = a.gid
+    if uid is None and exim_ids is not None:
+        uid, gid = exim_ids
+    return uid, gid
 
 
 def _tp_id(tp, option: str) -> int | None:
